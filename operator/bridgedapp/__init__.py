@@ -1,0 +1,14 @@
+"""bridgedapp: a Kopf operator that gives an app's Deployment a Strimzi HTTP Bridge sidecar."""
+
+GROUP = "bridgedapp.io"
+VERSION = "v1alpha1"
+PLURAL = "bridgedapps"
+KIND = "BridgedApp"
+FIELD_MANAGER = "bridgedapp-operator"
+FINALIZER = "bridgedapp.io/cleanup"
+LABEL_PREFIX = "bridgedapp.io/"
+OWNER_LABEL = "bridgedapp.io/owner"
+CONFIG_HASH_ANNOTATION = "bridgedapp.io/config-hash"
+MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "bridgedapp-operator"}
+SIDECAR_NAME = "kafka-bridge"
+OPERATOR_NAMESPACE = "bridgedapp-system"

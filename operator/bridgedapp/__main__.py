@@ -1,0 +1,3 @@
+from bridgedapp.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""Small pure helpers every builder shares: names, labels, owner references, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bridgedapp import GROUP, KIND, MANAGED_BY_LABELS, OWNER_LABEL, VERSION
+
+MAX_LABEL_VALUE = 63
+
+
+def short_hash(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:length]
+
+
+def fit_name(name: str, limit: int) -> str:
+    """`name` if it fits in `limit` characters, else a truncated prefix plus a stable hash (no collisions)."""
+    if len(name) <= limit:
+        return name
+    suffix = short_hash(name)
+    return f"{name[: limit - len(suffix) - 1].rstrip('-.')}-{suffix}"
+
+
+def owner_value(app_namespace: str, app_name: str) -> str:
+    """The `bridgedapp.io/owner` label value: `<ns>.<name>`, hashed down when it exceeds a label's 63 chars."""
+    return fit_name(f"{app_namespace}.{app_name}", MAX_LABEL_VALUE)
+
+
+def labels(app_namespace: str, app_name: str) -> dict[str, str]:
+    return {**MANAGED_BY_LABELS, OWNER_LABEL: owner_value(app_namespace, app_name)}
+
+
+def owner_reference(app: dict[str, Any]) -> dict[str, Any]:
+    """An ownerReference to the BridgedApp, so Kubernetes garbage-collects what lives in its namespace."""
+    meta = app["metadata"]
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+
+
+def config_hash(*documents: dict[str, Any]) -> str:
+    """A stable hash over mappings (ConfigMap/Secret data), for the pod-template annotation."""
+    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -1,0 +1,151 @@
+"""Conditions, phase and the kstatus pair, computed from checks: pure functions, no I/O.
+
+Every reconcile pass produces one `Check` per condition type. `build_status` folds them into the status
+object; unchanged checks keep their `lastTransitionTime`, so a pass that observes nothing new produces a
+status equal to the stored one, and the operator writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+STRIMZI_READY = "StrimziReady"
+KAFKA_READY = "KafkaReady"
+TOPICS_READY = "TopicsReady"
+USER_READY = "UserReady"
+SIDECAR_INJECTED = "SidecarInjected"
+APP_AVAILABLE = "AppAvailable"
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+#: The conditions that together make `Ready`, in the order the operator works through them.
+COMPONENTS = (STRIMZI_READY, KAFKA_READY, TOPICS_READY, USER_READY, SIDECAR_INJECTED, APP_AVAILABLE)
+ALL_TYPES = (READY, *COMPONENTS, RECONCILING, STALLED)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one step: ok True/False, or None when it could not be judged yet (Unknown).
+
+    `stalled` marks a failure that will not resolve by waiting: a user or admin must act.
+    """
+
+    type: str
+    ok: bool | None
+    reason: str
+    message: str = ""
+    stalled: bool = False
+
+    @property
+    def status(self) -> str:
+        return {True: "True", False: "False", None: "Unknown"}[self.ok]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def waiting(type_: str, on: str) -> Check:
+    """A component that cannot be judged until an earlier one is ready."""
+    return Check(type_, None, f"WaitingFor{on}", f"Waiting for {on} to become ready first.")
+
+
+def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Check, Check, str]:
+    """Ready, Reconciling, Stalled and the phase, from the component checks."""
+    by_type = {c.type: c for c in checks}
+    if paused:
+        msg = "spec.paused is true: the operator observes and reports but changes nothing."
+        return (
+            Check(READY, False, "Paused", msg),
+            Check(RECONCILING, False, "Paused", msg),
+            Check(STALLED, False, "Paused", msg),
+            "Paused",
+        )
+    missing = [t for t in COMPONENTS if t not in by_type]
+    failing = [by_type[t] for t in COMPONENTS if t in by_type and by_type[t].ok is not True]
+    stalled = [c for c in failing if c.stalled]
+    if not failing and not missing:
+        return (
+            Check(READY, True, "AllReady", "The bridge is injected and every dependency is ready."),
+            Check(RECONCILING, False, "Reconciled", "Nothing left to do."),
+            Check(STALLED, False, "NotStalled", ""),
+            "Ready",
+        )
+    first = stalled[0] if stalled else failing[0] if failing else waiting(missing[0], "Reconcile")
+    ready = Check(READY, False, first.reason, f"{first.type}: {first.message}")
+    if stalled:
+        return (
+            ready,
+            Check(RECONCILING, False, "Stalled", "Progress needs the action named in Stalled."),
+            Check(STALLED, True, first.reason, f"{first.type}: {first.message}"),
+            "Degraded",
+        )
+    strimzi = by_type.get(STRIMZI_READY)
+    phase = "Pending" if strimzi is None or strimzi.ok is not True else "Provisioning"
+    return (
+        ready,
+        Check(RECONCILING, True, first.reason, f"{first.type}: {first.message}"),
+        Check(STALLED, False, "NotStalled", ""),
+        phase,
+    )
+
+
+def merge_conditions(
+    existing: list[dict[str, Any]], checks: list[Check], *, generation: int, now: str | None = None
+) -> list[dict[str, Any]]:
+    """New condition dicts; `lastTransitionTime` moves only when a condition's status flips."""
+    previous = {c.get("type"): c for c in existing or []}
+    stamp = now or now_iso()
+    merged = []
+    for check in checks:
+        old = previous.get(check.type)
+        flipped = old is None or old.get("status") != check.status
+        merged.append(
+            {
+                "type": check.type,
+                "status": check.status,
+                "reason": check.reason,
+                "message": check.message,
+                "observedGeneration": generation,
+                "lastTransitionTime": stamp if flipped else old["lastTransitionTime"],
+            }
+        )
+    order = {t: i for i, t in enumerate(ALL_TYPES)}
+    return sorted(merged, key=lambda c: order.get(c["type"], len(order)))
+
+
+def build_status(
+    current: dict[str, Any] | None,
+    checks: list[Check],
+    *,
+    generation: int,
+    paused: bool = False,
+    extra: dict[str, Any] | None = None,
+    now: str | None = None,
+) -> dict[str, Any]:
+    """The complete status for this pass. When paused, component conditions keep their last values."""
+    current = current or {}
+    ready, reconciling, stalled, phase = summarize(checks, paused=paused)
+    all_checks = [*checks, ready, reconciling, stalled]
+    if paused:
+        keep = [c for c in current.get("conditions", []) if c.get("type") in COMPONENTS]
+        conditions = merge_conditions(current.get("conditions", []), all_checks, generation=generation, now=now)
+        conditions = sorted(
+            [*keep, *conditions], key=lambda c: ALL_TYPES.index(c["type"]) if c["type"] in ALL_TYPES else 99
+        )
+    else:
+        conditions = merge_conditions(current.get("conditions", []), all_checks, generation=generation, now=now)
+    status: dict[str, Any] = {"observedGeneration": generation, "phase": phase, "conditions": conditions}
+    for key, value in (extra or {}).items():
+        if value is not None:
+            status[key] = value
+    return status
+
+
+def transitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Conditions whose status or reason changed: each one deserves an event."""
+    before = {c["type"]: (c.get("status"), c.get("reason")) for c in (old or {}).get("conditions", [])}
+    return [c for c in new["conditions"] if before.get(c["type"]) != (c["status"], c["reason"])]

@@ -1,0 +1,50 @@
+"""Operator-level settings: environment variables, each also a flag of `bridgedapp run`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+STRIMZI_RELEASE_URL = (
+    "https://github.com/strimzi/strimzi-kafka-operator/releases/download/{version}/"
+    "strimzi-cluster-operator-{version}.yaml"
+)
+BUNDLED_MANIFEST_DIR = "/opt/bridgedapp/strimzi"  # where the image ships the pinned bundle
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the operator needs to know that is not in any BridgedApp."""
+
+    strimzi_install: Literal["auto", "never"] = "auto"
+    strimzi_version: str = "1.2.0"
+    strimzi_namespace: str = "kafka"
+    strimzi_manifest: str | None = None  # path or URL; None: the image's bundled file, else the release URL
+    install_timeout: float = 600.0
+    namespaces: tuple[str, ...] = field(default_factory=tuple)  # empty: all namespaces
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        install = env.get("BRIDGEDAPP_STRIMZI_INSTALL", "auto").strip().lower()
+        if install not in ("auto", "never"):
+            raise ValueError(f"BRIDGEDAPP_STRIMZI_INSTALL must be 'auto' or 'never', not {install!r}")
+        namespaces = tuple(n for n in env.get("BRIDGEDAPP_NAMESPACES", "").split(",") if n.strip())
+        return cls(
+            strimzi_install=install,  # type: ignore[arg-type]
+            strimzi_version=env.get("BRIDGEDAPP_STRIMZI_VERSION", cls.strimzi_version),
+            strimzi_namespace=env.get("BRIDGEDAPP_STRIMZI_NAMESPACE", cls.strimzi_namespace),
+            strimzi_manifest=env.get("BRIDGEDAPP_STRIMZI_MANIFEST") or None,
+            install_timeout=float(env.get("BRIDGEDAPP_INSTALL_TIMEOUT", cls.install_timeout)),
+            namespaces=namespaces,
+        )
+
+    def manifest_source(self) -> str:
+        """Where the Strimzi bundle comes from: the setting, else the image's copy, else the release URL."""
+        if self.strimzi_manifest:
+            return self.strimzi_manifest
+        bundled = os.path.join(BUNDLED_MANIFEST_DIR, f"strimzi-cluster-operator-{self.strimzi_version}.yaml")
+        if os.path.exists(bundled):
+            return bundled
+        return STRIMZI_RELEASE_URL.format(version=self.strimzi_version)
