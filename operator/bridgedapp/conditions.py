@@ -132,12 +132,16 @@ def build_status(
     all_checks = [*checks, ready, reconciling, stalled]
     if paused:
         keep = [c for c in current.get("conditions", []) if c.get("type") in COMPONENTS]
-        conditions = merge_conditions(current.get("conditions", []), all_checks, generation=generation, now=now)
+        conditions = merge_conditions(
+            current.get("conditions", []), all_checks, generation=generation, now=now
+        )
         conditions = sorted(
             [*keep, *conditions], key=lambda c: ALL_TYPES.index(c["type"]) if c["type"] in ALL_TYPES else 99
         )
     else:
-        conditions = merge_conditions(current.get("conditions", []), all_checks, generation=generation, now=now)
+        conditions = merge_conditions(
+            current.get("conditions", []), all_checks, generation=generation, now=now
+        )
     status: dict[str, Any] = {"observedGeneration": generation, "phase": phase, "conditions": conditions}
     for key, value in (extra or {}).items():
         if value is not None:

@@ -52,7 +52,10 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
 def _structural(node: dict[str, Any]) -> dict[str, Any]:
     """One pydantic JSON Schema node -> one structural OpenAPI v3 node."""
     if "x-crd-schema" in node:
-        return {**node["x-crd-schema"], **({"description": node["description"]} if "description" in node else {})}
+        return {
+            **node["x-crd-schema"],
+            **({"description": node["description"]} if "description" in node else {}),
+        }
     variants = node.get("anyOf")
     if variants:
         non_null = [v for v in variants if v.get("type") != "null"]
@@ -86,7 +89,9 @@ def _attach_cel(schema: dict[str, Any]) -> None:
     spec = schema
     spec["x-kubernetes-validations"] = [r.as_validation() for r in BridgedAppSpec.cel_rules]
     spec["properties"]["kafka"]["x-kubernetes-validations"] = [r.as_validation() for r in KafkaSpec.cel_rules]
-    spec["properties"]["bridge"]["x-kubernetes-validations"] = [r.as_validation() for r in BridgeSpec.cel_rules]
+    spec["properties"]["bridge"]["x-kubernetes-validations"] = [
+        r.as_validation() for r in BridgeSpec.cel_rules
+    ]
 
 
 def model_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -43,7 +43,11 @@ class _Model(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields are errors (the CRD prunes them)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", use_enum_values=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        use_enum_values=True,
+        validate_default=True,
     )
 
     def check_cel_rules(self) -> None:
@@ -114,7 +118,9 @@ class KafkaSpec(_Model):
         max_length=63,
         description="Namespace of that Kafka; null means the operator's Strimzi namespace.",
     )
-    create: bool = Field(True, description="Create Kafka and KafkaNodePool when absent; false: it must exist.")
+    create: bool = Field(
+        True, description="Create Kafka and KafkaNodePool when absent; false: it must exist."
+    )
     replicas: int = Field(3, ge=1, le=64, description="Nodes (controller+broker) in the pool it creates.")
     version: str | None = Field(
         None,
@@ -156,7 +162,9 @@ class TopicSpec(_Model):
     config: dict[str, str | int | bool] = Field(
         default_factory=dict,
         description="Topic configuration (retention.ms, cleanup.policy, ...), passed to the KafkaTopic.",
-        json_schema_extra={"x-crd-schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+        json_schema_extra={
+            "x-crd-schema": {"type": "object", "default": {}, "x-kubernetes-preserve-unknown-fields": True}
+        },
     )
 
 
@@ -166,12 +174,12 @@ class ResourcesSpec(_Model):
     requests: dict[str, str] = Field(
         default_factory=lambda: {"cpu": "50m", "memory": "256Mi"},
         description="Resource requests of the kafka-bridge container.",
-        json_schema_extra={"maxProperties": 8},
+        json_schema_extra={"maxProperties": 8, "default": {"cpu": "50m", "memory": "256Mi"}},
     )
     limits: dict[str, str] = Field(
         default_factory=lambda: {"memory": "512Mi"},
         description="Resource limits of the kafka-bridge container.",
-        json_schema_extra={"maxProperties": 8},
+        json_schema_extra={"maxProperties": 8, "default": {"memory": "512Mi"}},
     )
 
 
@@ -180,7 +188,10 @@ class BridgeSpec(_Model):
 
     image: str = Field(BRIDGE_IMAGE, min_length=1, max_length=512, description="Bridge container image.")
     port: int = Field(
-        8080, ge=1024, le=65535, description="Loopback port of the bridge's HTTP API: http://localhost:<port>."
+        8080,
+        ge=1024,
+        le=65535,
+        description="Loopback port of the bridge's HTTP API: http://localhost:<port>.",
     )
     native_sidecar: NativeSidecar = Field(
         NativeSidecar.AUTO,
@@ -195,12 +206,12 @@ class BridgeSpec(_Model):
     producer: dict[str, str] = Field(
         default_factory=dict,
         description="Extra Kafka producer properties (written as kafka.producer.<key>).",
-        json_schema_extra={"maxProperties": 64},
+        json_schema_extra={"maxProperties": 64, "default": {}},
     )
     consumer: dict[str, str] = Field(
         default_factory=dict,
         description="Extra Kafka consumer properties (written as kafka.consumer.<key>).",
-        json_schema_extra={"maxProperties": 64},
+        json_schema_extra={"maxProperties": 64, "default": {}},
     )
     log_level: LogLevel = Field(LogLevel.INFO, description="Root log level of the bridge.")
 
@@ -234,6 +245,7 @@ class BridgedAppSpec(_Model):
         default_factory=list,
         max_length=MAX_TOPICS,
         description="Topics the app uses; created when absent, kept when the BridgedApp is deleted.",
+        json_schema_extra={"default": []},
     )
     consumer_group: str | None = Field(
         None,
@@ -295,6 +307,7 @@ class KafkaStatus(_Model):
 
 
 class BridgeStatus(_Model):
+    deployment: str | None = Field(None, description="The Deployment the sidecar is injected into.")
     url: str | None = None
     image: str | None = None
     config_hash: str | None = None

@@ -1,0 +1,75 @@
+"""Conditions follow kstatus and Kubernetes conventions; an unchanged pass yields an equal status."""
+
+from __future__ import annotations
+
+from bridgedapp.conditions import (
+    COMPONENTS,
+    Check,
+    build_status,
+    merge_conditions,
+    summarize,
+    transitions,
+)
+
+ALL_OK = [Check(t, True, "Ready", "ok") for t in COMPONENTS]
+
+
+def by_type(status: dict) -> dict[str, dict]:
+    return {c["type"]: c for c in status["conditions"]}
+
+
+def test_all_ready_makes_ready_true() -> None:
+    status = build_status(None, ALL_OK, generation=3, now="t0")
+    conds = by_type(status)
+    assert conds["Ready"]["status"] == "True" and status["phase"] == "Ready"
+    assert conds["Reconciling"]["status"] == "False" and conds["Stalled"]["status"] == "False"
+    assert all(c["observedGeneration"] == 3 for c in status["conditions"])
+    assert status["observedGeneration"] == 3
+
+
+def test_same_checks_give_an_equal_status() -> None:
+    first = build_status(None, ALL_OK, generation=1, now="t0")
+    second = build_status(first, ALL_OK, generation=1, now="t1")
+    assert first == second
+
+
+def test_transition_time_moves_only_on_status_flip() -> None:
+    old = merge_conditions([], [Check("KafkaReady", False, "NotReady", "a")], generation=1, now="t0")
+    same = merge_conditions(old, [Check("KafkaReady", False, "Other", "b")], generation=1, now="t1")
+    assert same[0]["lastTransitionTime"] == "t0" and same[0]["message"] == "b"
+    flipped = merge_conditions(same, [Check("KafkaReady", True, "Ready", "")], generation=1, now="t2")
+    assert flipped[0]["lastTransitionTime"] == "t2"
+
+
+def test_stalled_failure_degrades() -> None:
+    checks = [
+        *ALL_OK[:1],
+        Check("KafkaReady", False, "KafkaNotFound", "create it", stalled=True),
+        *ALL_OK[2:],
+    ]
+    ready, reconciling, stalled, phase = summarize(checks)
+    assert phase == "Degraded" and stalled.ok is True and reconciling.ok is False
+    assert ready.reason == "KafkaNotFound" and "KafkaReady" in ready.message
+
+
+def test_progress_is_reconciling() -> None:
+    checks = [ALL_OK[0], Check("KafkaReady", False, "NotReady", "Strimzi is creating it")]
+    ready, reconciling, stalled, phase = summarize(checks)
+    assert phase == "Provisioning" and reconciling.ok is True and stalled.ok is False
+    assert summarize([Check("StrimziReady", None, "Installing", "")])[3] == "Pending"
+
+
+def test_paused_keeps_component_conditions() -> None:
+    running = build_status(None, ALL_OK, generation=1, now="t0")
+    paused = build_status(running, [], generation=2, paused=True, now="t1")
+    conds = by_type(paused)
+    assert paused["phase"] == "Paused" and conds["Ready"]["reason"] == "Paused"
+    assert conds["KafkaReady"] == by_type(running)["KafkaReady"]
+
+
+def test_transitions_name_changed_conditions() -> None:
+    first = build_status(None, [Check("StrimziReady", None, "Installing", "")], generation=1, now="t0")
+    second = build_status(first, ALL_OK, generation=1, now="t1")
+    changed = {c["type"] for c in transitions(first, second)}
+    assert "Ready" in changed and "StrimziReady" in changed
+    assert transitions(second, second) == []
