@@ -264,6 +264,12 @@ class BridgedAppSpec(_Model):
             check=lambda s: len({t.name for t in s.topics}) == len(s.topics),
         ),
         CelRule(
+            rule="self.topics.all(t, t.name != '.' && t.name != '..' && !t.name.startsWith('__'))",
+            message="topic names '.', '..' and names starting with '__' (Kafka's internal topics) are not allowed",
+            field_path=".topics",
+            check=lambda s: all(t.name not in (".", "..") and not t.name.startswith("__") for t in s.topics),
+        ),
+        CelRule(
             rule="!self.kafka.create || self.topics.all(t, t.replicas <= self.kafka.replicas)",
             message="a topic's replicas must not exceed kafka.replicas",
             field_path=".topics",

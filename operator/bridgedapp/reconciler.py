@@ -32,7 +32,6 @@ from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo, StrimziUnavailable
 log = logging.getLogger(__name__)
 
 APP_API = f"{GROUP}/{VERSION}"
-CREATED_BY = "bridgedapp.io/created-by"
 
 
 @dataclass(frozen=True)
@@ -255,7 +254,7 @@ class Reconciler:
                     Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
                 )
         else:
-            creator = (existing["metadata"].get("annotations") or {}).get(CREATED_BY)
+            creator = kafka.creator(existing)
             if creator == p.owner:
                 pool = kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner)
                 pool_now = self.kube.get(api, "KafkaNodePool", pool["metadata"]["name"], ns)
@@ -527,7 +526,7 @@ class Reconciler:
     ) -> list[Event]:
         cluster = spec.kafka.cluster_name
         existing = self.kube.get(info.api_version, "Kafka", cluster, kafka_ns)
-        if existing is None or CREATED_BY not in (existing["metadata"].get("annotations") or {}):
+        if existing is None or kafka.creator(existing) is None:
             return []
         users = [
             other
@@ -539,10 +538,8 @@ class Reconciler:
         if users:
             names = ", ".join(f"{u['metadata']['namespace']}/{u['metadata']['name']}" for u in users)
             return [Event("Normal", "KafkaKept", f"Kafka {kafka_ns}/{cluster} is still used by {names}.")]
-        owner = owner_value(app["metadata"]["namespace"], app["metadata"]["name"])
-        pool = kafka.build_node_pool(spec, namespace=kafka_ns, api_version=info.api_version, owner=owner)
         self.kube.delete(info.api_version, "Kafka", cluster, kafka_ns)
-        self.kube.delete(info.api_version, "KafkaNodePool", pool["metadata"]["name"], kafka_ns)
+        self.kube.delete(info.api_version, "KafkaNodePool", kafka.node_pool_name(cluster), kafka_ns)
         return [
             Event("Normal", "KafkaDeleted", f"Deleted Kafka {kafka_ns}/{cluster}: no BridgedApp uses it.")
         ]

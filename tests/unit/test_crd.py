@@ -94,6 +94,7 @@ INVALID = [
     ),
     ({"deploymentName": "a", "kafka": {"replicas": 1}, "topics": [{"name": "t"}]}, "replicas"),
     ({"deploymentName": "a", "surprise": 1}, "surprise"),
+    ({"deploymentName": "a", "topics": [{"name": "__consumer_offsets", "replicas": 1}]}, "internal topics"),
 ]
 
 
