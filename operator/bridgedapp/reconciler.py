@@ -273,7 +273,8 @@ class Reconciler:
         ok, reason, message = readiness(existing)
         p.kafka_ready = ok
         p.bootstrap = bootstrap_tls(existing) if existing else None
-        if notes and not any(e.reason == "KafkaSettingsIgnored" for e in p.events) and "ignored" in notes:
+        previous = {x["type"]: x for x in (p.app.get("status") or {}).get("conditions", [])}
+        if "(ignored)" in notes and notes not in previous.get(c.KAFKA_READY, {}).get("message", ""):
             p.events.append(Event("Warning", "KafkaSettingsIgnored", notes.strip()))
         label = f"Kafka {ns}/{cluster}"
         p.checks.append(
@@ -371,9 +372,16 @@ class Reconciler:
                 )
             return
         config_map = bridge.build_config_map(app, spec, bootstrap=p.bootstrap)
-        secret = bridge.build_credentials_secret(
-            app, user_secret=p.user_secret, cluster_ca_secret=p.ca_secret
-        )
+        try:
+            secret = bridge.build_credentials_secret(
+                app, user_secret=p.user_secret, cluster_ca_secret=p.ca_secret
+            )
+        except bridge.CredentialsError as err:
+            for t in (c.SIDECAR_INJECTED, c.APP_AVAILABLE):
+                p.checks.append(
+                    Check(t, None, "WaitingForCredentials", f"{err}; waiting for Strimzi to complete it.")
+                )
+            return
         for obj in (config_map, secret):
             current = self.kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], p.namespace)
             self._apply_if_changed(obj, current, p, c.SIDECAR_INJECTED)
@@ -391,16 +399,15 @@ class Reconciler:
             p.checks.append(c.waiting(c.APP_AVAILABLE, "Deployment"))
             return
         clashes = sidecar.app_container_conflicts(deployment)
-        if clashes:
-            p.checks.append(
-                Check(
-                    c.SIDECAR_INJECTED,
-                    False,
-                    "NameConflict",
-                    f"The app already has {', '.join(clashes)}: rename them so the bridge can be added.",
-                    stalled=True,
-                )
+        problems = sidecar.pod_conflicts(deployment, spec)
+        if clashes or problems:
+            reason = "NameConflict" if clashes else "PodConflict"
+            message = (
+                f"The app already has {', '.join(clashes)}: rename them so the bridge can be added."
+                if clashes
+                else "; ".join(problems).capitalize() + "."
             )
+            p.checks.append(Check(c.SIDECAR_INJECTED, False, reason, message, stalled=True))
             p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
             return
         try:
@@ -433,10 +440,15 @@ class Reconciler:
                 )
                 p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
                 return
+        ignored = bridge.ignored_client_options(spec)
+        note = f" Ignored (set by the operator): {', '.join(ignored)}." if ignored else ""
         kind_word = "native sidecar (init container)" if native else "container"
         p.checks.append(
             Check(
-                c.SIDECAR_INJECTED, True, "Injected", f"kafka-bridge runs as a {kind_word} in {deploy_name}."
+                c.SIDECAR_INJECTED,
+                True,
+                "Injected",
+                f"kafka-bridge runs as a {kind_word} in {deploy_name}.{note}",
             )
         )
         ok, reason, message = rollout(deployment, p.config_hash)

@@ -54,7 +54,7 @@ def test_stalled_failure_degrades() -> None:
 
 def test_progress_is_reconciling() -> None:
     checks = [ALL_OK[0], Check("KafkaReady", False, "NotReady", "Strimzi is creating it")]
-    ready, reconciling, stalled, phase = summarize(checks)
+    _, reconciling, stalled, phase = summarize(checks)
     assert phase == "Provisioning" and reconciling.ok is True and stalled.ok is False
     assert summarize([Check("StrimziReady", None, "Installing", "")])[3] == "Pending"
 

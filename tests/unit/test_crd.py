@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
-
 from bridgedapp.crd import build_crd, render_yaml
 from bridgedapp.models import BridgedAppSpec, parse_spec
+from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "bridgedapp.io_bridgedapps.yaml"

@@ -1,0 +1,368 @@
+"""The bridge's configuration (properties + logging ConfigMap) and its credentials Secret: pure builders.
+
+Upstream sources these mirror (read at the pinned tags, not guessed):
+
+- Strimzi 1.2.0 `cluster-operator/.../model/KafkaBridgeConfigurationBuilder.java`: the section layout, the
+  property names (`bridge.id`, `kafka.bootstrap.servers`, `kafka.security.protocol`, the PEM
+  `kafka.ssl.truststore.*` / `kafka.ssl.keystore.*` keys, config providers declared per client under
+  `kafka.admin.` / `kafka.producer.` / `kafka.consumer.`, the `http.*` block) and the forbidden client-option
+  prefixes (`api/.../bridge/KafkaBridgeProducerSpec.java`, `KafkaBridgeConsumerSpec.java`,
+  `model/AbstractConfiguration.java`). Strimzi 1.2.0 reads the PEM files through its Kubernetes-API provider
+  (`strimzisecrets`); we read the *mounted* Secret through Kafka's `DirectoryConfigProvider` under Strimzi's
+  name `strimzidir`, as Strimzi 0.46-1.0 did for its mounted Secrets (`${strimzidir:<dir>:<file>}`), so the
+  bridge needs no API access.
+- Strimzi HTTP Bridge 1.1.0 `config/BridgeConfig.java` (`bridge.id`), `config/KafkaConfig.java` +
+  `KafkaProducerConfig` / `KafkaConsumerConfig` / `KafkaAdminConfig` (every `kafka.*` key, prefix stripped,
+  goes to each client; `kafka.<client>.*` only to that one), `http/HttpConfig.java` (`http.host`,
+  `http.port`, `http.management.port` default 8081, `http.cors.enabled`, `http.consumer.enabled`,
+  `http.producer.enabled`, `http.timeoutSeconds`), `config/ConfigRetriever.java` (the file is read with
+  `java.util.Properties.load(InputStream)`, i.e. ISO-8859-1 with backslash escapes).
+- Logging: Strimzi 1.2.0 `cluster-operator/src/main/resources/default-logging/KafkaBridgeCluster.properties`
+  and `model/logging/LoggingUtils.java` (generated-file comment, `monitorInterval=30`).
+- CA rotation: Strimzi 1.2.0 `operator-common/.../common/ca/Ca.java` `trustedCaCerts()`: clients trust every
+  `*.crt` entry of the CA cert Secret; during a key replacement the old certificate stays under
+  `ca-YYYY-MM-DDTHH-MM-SSZ.crt` beside the new `ca.crt`.
+
+Nothing here logs or returns secret material except inside the Secret object itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from bridgedapp.builders.common import fit_name, labels, owner_reference
+from bridgedapp.models import BRIDGE_MANAGEMENT_PORT, BridgedAppSpec
+
+MAX_NAME = 253
+
+# Where the sidecar mounts what these builders produce (sidecar.py uses the same constants).
+STRIMZI_HOME = "/opt/strimzi"
+CONFIG_MOUNT_PATH = f"{STRIMZI_HOME}/custom-config"  # KafkaBridgeCluster.KAFKA_BRIDGE_CONFIG_VOLUME_MOUNT
+CREDENTIALS_MOUNT_PATH = f"{STRIMZI_HOME}/bridge-certs"  # Strimzi <=0.45 TLS_CERTS_BASE_VOLUME_MOUNT
+
+PROPERTIES_KEY = "application.properties"  # KafkaBridgeCluster.BRIDGE_CONFIGURATION_FILENAME
+LOGGING_KEY = "log4j2.properties"  # read by bin/docker/kafka_bridge_run.sh from custom-config/
+CA_CERT_KEY = "ca.crt"
+USER_CERT_KEY = "user.crt"
+USER_KEY_KEY = "user.key"
+CREDENTIAL_KEYS = (CA_CERT_KEY, USER_CERT_KEY, USER_KEY_KEY)
+
+LOOPBACK = "127.0.0.1"
+KAFKA_TLS_PORT = 9093
+CONFIG_PROVIDER = "strimzidir"
+CONFIG_PROVIDER_CLASS = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
+KAFKA_CLIENTS = ("admin", "producer", "consumer")
+
+# KafkaBridgeProducerSpec / KafkaBridgeConsumerSpec FORBIDDEN_PREFIXES and FORBIDDEN_PREFIX_EXCEPTIONS (1.2.0):
+# the operator owns connection and security settings; a user extra may not override them.
+_FORBIDDEN_PREFIXES: dict[str, tuple[str, ...]] = {
+    "producer": ("ssl.", "bootstrap.servers", "sasl.", "security."),
+    "consumer": ("ssl.", "bootstrap.servers", "group.id", "sasl.", "security."),
+}
+_FORBIDDEN_EXCEPTIONS = frozenset(
+    {"ssl.endpoint.identification.algorithm", "ssl.cipher.suites", "ssl.protocol", "ssl.enabled.protocols"}
+)
+# Our own provider's settings are ours too (a user's `config.providers` list is merged, as Strimzi does).
+_OWN_PROVIDER_PREFIX = f"config.providers.{CONFIG_PROVIDER}."
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
+def bridge_config_name(app_name: str) -> str:
+    return fit_name(f"{app_name}-bridge-config", MAX_NAME)
+
+
+def credentials_secret_name(app_name: str) -> str:
+    return fit_name(f"{app_name}-bridge-tls", MAX_NAME)
+
+
+def bootstrap_servers(cluster_name: str, kafka_namespace: str) -> str:
+    """The Kafka's internal TLS listener (`tls`, 9093, client-certificate authentication)."""
+    return f"{cluster_name}-kafka-bootstrap.{kafka_namespace}.svc:{KAFKA_TLS_PORT}"
+
+
+def provider_reference(file_key: str) -> str:
+    """`${strimzidir:<mount>:<file>}`: Kafka reads the file's content when the client is configured."""
+    return f"${{{CONFIG_PROVIDER}:{CREDENTIALS_MOUNT_PATH}:{file_key}}}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# application.properties
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _escape(text: str, *, key: bool) -> str:
+    """Escape for `java.util.Properties.load(InputStream)`, so a spec value can never start a new property.
+
+    The stream is read as ISO-8859-1, so anything outside printable ASCII becomes `\\uXXXX`.
+    """
+    out: list[str] = []
+    for index, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\f":
+            out.append("\\f")
+        elif char == " " and (key or index == 0):
+            out.append("\\ ")
+        elif key and char in "=:#!":
+            out.append("\\" + char)
+        elif not (0x20 <= ord(char) < 0x7F):
+            out.extend(f"\\u{unit:04x}" for unit in _utf16_units(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _utf16_units(char: str) -> list[int]:
+    encoded = char.encode("utf-16-be")
+    return [int.from_bytes(encoded[i : i + 2], "big") for i in range(0, len(encoded), 2)]
+
+
+def _line(key: str, value: str | int) -> str:
+    return f"{_escape(key, key=True)}={_escape(str(value), key=False)}"
+
+
+def _section(title: str) -> list[str]:
+    # KafkaBridgeConfigurationBuilder.printSectionHeader
+    return ["##########", f"# {title}", "##########"]
+
+
+def _is_forbidden(client: str, option: str) -> bool:
+    lowered = option.lower()
+    if lowered.startswith(_OWN_PROVIDER_PREFIX):
+        return True
+    if option in _FORBIDDEN_EXCEPTIONS:
+        return False
+    return any(lowered.startswith(prefix) for prefix in _FORBIDDEN_PREFIXES.get(client, ()))
+
+
+def _client_extras(spec: BridgedAppSpec, client: str) -> dict[str, str]:
+    return {"producer": spec.bridge.producer, "consumer": spec.bridge.consumer}.get(client, {})
+
+
+def ignored_client_options(spec: BridgedAppSpec) -> list[str]:
+    """`kafka.<client>.<option>` extras the builder drops (Strimzi's forbidden prefixes): for a Warning event."""
+    return sorted(
+        f"kafka.{client}.{option}"
+        for client in KAFKA_CLIENTS
+        for option in _client_extras(spec, client)
+        if _is_forbidden(client, option)
+    )
+
+
+def _client_block(spec: BridgedAppSpec, client: str, title: str) -> list[str]:
+    """Config provider declaration (KafkaBridgeConfigurationBuilder.configProvider) plus the user's extras."""
+    extras = {k: v for k, v in _client_extras(spec, client).items() if not _is_forbidden(client, k)}
+    prefix = f"kafka.{client}"
+    providers = CONFIG_PROVIDER
+    user_providers = extras.pop("config.providers", "").strip()
+    if user_providers:
+        providers = f"{user_providers},{CONFIG_PROVIDER}"
+    lines = [
+        *_section(title),
+        _line(f"{prefix}.config.providers", providers),
+        _line(f"{prefix}.{_OWN_PROVIDER_PREFIX}class", CONFIG_PROVIDER_CLASS),
+        _line(f"{prefix}.{_OWN_PROVIDER_PREFIX}param.allowed.paths", CREDENTIALS_MOUNT_PATH),
+    ]
+    lines += [_line(f"{prefix}.{key}", extras[key]) for key in sorted(extras)]
+    return [*lines, ""]
+
+
+def build_properties(spec: BridgedAppSpec, *, app_name: str, bootstrap: str) -> str:
+    """The bridge's application.properties: deterministic, loopback-only, no secret material inline."""
+    lines = [
+        "# Generated by bridgedapp-operator; changes are overwritten.",
+        "# Layout and names mirror Strimzi 1.2.0 KafkaBridgeConfigurationBuilder (see builders/bridge.py).",
+        "",
+        # KafkaBridgeConfigurationBuilder.configureBridgeId -> bridge BridgeConfig.BRIDGE_ID
+        *_section("Bridge ID"),
+        _line("bridge.id", app_name),
+        "",
+        # .configureBootstrapServers -> bridge KafkaConfig (kafka.* to every client, prefix stripped)
+        *_section("Kafka bootstrap servers"),
+        _line("kafka.bootstrap.servers", bootstrap),
+        "",
+        # .configureSecurityProtocol (SSL once withTls is used)
+        *_section("Kafka Security protocol"),
+        _line("kafka.security.protocol", "SSL"),
+        "",
+        # .withTls + .withAuthentication(KafkaClientAuthenticationTls): PEM trust and key stores; the values
+        # are config-provider references (DirectoryConfigProvider over the mounted Secret), never the PEMs
+        *_section(
+            "TLS/SSL: trust the cluster CA, authenticate as the KafkaUser (PEM files of the mounted Secret)"
+        ),
+        _line("kafka.ssl.truststore.type", "PEM"),
+        _line("kafka.ssl.truststore.certificates", provider_reference(CA_CERT_KEY)),
+        _line("kafka.ssl.keystore.type", "PEM"),
+        _line("kafka.ssl.keystore.certificate.chain", provider_reference(USER_CERT_KEY)),
+        _line("kafka.ssl.keystore.key", provider_reference(USER_KEY_KEY)),
+        "",
+        # .withKafkaAdminClient / .withKafkaProducer / .withKafkaConsumer + .configProvider ->
+        # bridge KafkaAdminConfig / KafkaProducerConfig / KafkaConsumerConfig (kafka.<client>.*)
+        *_client_block(spec, "admin", "Apache Kafka AdminClient"),
+        *_client_block(spec, "producer", "Apache Kafka Producer"),
+        *_client_block(spec, "consumer", "Apache Kafka Consumer"),
+        # .withHttp -> bridge http/HttpConfig (http.management.port is HttpConfig.MANAGEMENT_PORT, default 8081)
+        *_section("HTTP configuration: loopback only, so no other pod can use this app's Kafka identity"),
+        _line("http.host", LOOPBACK),
+        _line("http.port", spec.bridge.port),
+        _line("http.management.port", BRIDGE_MANAGEMENT_PORT),
+        _line("http.cors.enabled", "false"),
+        _line("http.consumer.enabled", "true"),
+        _line("http.timeoutSeconds", -1),
+        _line("http.producer.enabled", "true"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# log4j2.properties
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_logging(spec: BridgedAppSpec) -> str:
+    """Strimzi's default bridge logging, with the root and bridge loggers at spec.bridge.logLevel.
+
+    The probe endpoints stay at WARN (Strimzi's choice: they are hit every few seconds). `monitorInterval`
+    is what Strimzi appends; the mounted ConfigMap updates in place, although a change also rolls the pods
+    through the config hash.
+    """
+    level = str(spec.bridge.log_level)
+    lines = [
+        "# Do not change this generated file. Logging can be configured in the BridgedApp (spec.bridge.logLevel).",
+        "name = BridgeConfig",
+        "",
+        "appender.console.type = Console",
+        "appender.console.name = STDOUT",
+        "appender.console.layout.type = PatternLayout",
+        "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %-5p [%t] %c{1}:%L - %m%n",
+        "",
+        f"rootLogger.level = {level}",
+        "rootLogger.appenderRefs = console",
+        "rootLogger.appenderRef.console.ref = STDOUT",
+        "rootLogger.additivity = false",
+        "",
+        "logger.bridge.name = io.strimzi.kafka.bridge",
+        f"logger.bridge.level = {level}",
+        "logger.bridge.appenderRefs = console",
+        "logger.bridge.appenderRef.console.ref = STDOUT",
+        "logger.bridge.additivity = false",
+        "",
+        "logger.healthy.name = http.openapi.operation.healthy",
+        "logger.healthy.level = WARN",
+        "logger.ready.name = http.openapi.operation.ready",
+        "logger.ready.level = WARN",
+        "",
+        "logger.vertx.name = io.vertx.ext.web.openapi.router.impl.RouterBuilderImpl",
+        "logger.vertx.level = ERROR",
+        "",
+        "monitorInterval = 30",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Objects
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _metadata(app: dict[str, Any], name: str) -> dict[str, Any]:
+    meta = app["metadata"]
+    return {
+        "name": name,
+        "namespace": meta["namespace"],
+        "labels": labels(meta["namespace"], meta["name"]),
+        "ownerReferences": [owner_reference(app)],
+    }
+
+
+def build_config_map(app: dict[str, Any], spec: BridgedAppSpec, *, bootstrap: str) -> dict[str, Any]:
+    """The ConfigMap mounted at /opt/strimzi/custom-config, owned by the BridgedApp."""
+    app_name = app["metadata"]["name"]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(app, bridge_config_name(app_name)),
+        "data": {
+            PROPERTIES_KEY: build_properties(spec, app_name=app_name, bootstrap=bootstrap),
+            LOGGING_KEY: build_logging(spec),
+        },
+    }
+
+
+class CredentialsError(ValueError):
+    """A Strimzi Secret lacks what the bridge needs; the message names the Secret and key, never a value."""
+
+
+def _secret_text(secret: dict[str, Any], key: str) -> str | None:
+    """The decoded PEM text of `key`, None when absent; errors name the key, never the content."""
+    raw = (secret.get("data") or {}).get(key)
+    if not raw:
+        return None
+    try:
+        return base64.b64decode("".join(str(raw).split()), validate=True).decode("ascii")
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise CredentialsError(f"Secret {_secret_id(secret)}: key {key} is not base64-encoded PEM") from exc
+
+
+def _secret_id(secret: dict[str, Any]) -> str:
+    meta = secret.get("metadata") or {}
+    return f"{meta.get('namespace', '?')}/{meta.get('name', '?')}"
+
+
+def trusted_ca_pem(cluster_ca_secret: dict[str, Any]) -> str:
+    """Every certificate of the cluster CA cert Secret (`ca.crt` first, then the other `*.crt` keys sorted),
+    each PEM block once: during a CA key replacement clients must trust the old and the new CA."""
+    keys = sorted(k for k in (cluster_ca_secret.get("data") or {}) if k.endswith(".crt"))
+    keys.sort(key=lambda k: k != CA_CERT_KEY)  # stable: ca.crt first
+    blocks: list[str] = []
+    for key in keys:
+        text = _secret_text(cluster_ca_secret, key)
+        for match in _PEM_CERT.finditer(text or ""):
+            block = "\n".join(line.strip() for line in match.group(0).splitlines() if line.strip())
+            if block not in blocks:
+                blocks.append(block)
+    if not blocks:
+        raise CredentialsError(
+            f"Secret {_secret_id(cluster_ca_secret)} holds no PEM certificate in a *.crt key"
+        )
+    return "\n".join(blocks) + "\n"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("ascii")).decode("ascii")
+
+
+def build_credentials_secret_shell(app: dict[str, Any]) -> dict[str, Any]:
+    """The credentials Secret with its keys but empty values: what `render` shows without Strimzi's Secrets."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _metadata(app, credentials_secret_name(app["metadata"]["name"])),
+        "data": dict.fromkeys(CREDENTIAL_KEYS, ""),
+    }
+
+
+def build_credentials_secret(
+    app: dict[str, Any], *, user_secret: dict[str, Any], cluster_ca_secret: dict[str, Any]
+) -> dict[str, Any]:
+    """The Secret mounted at /opt/strimzi/bridge-certs: cluster CA (all certs) + the KafkaUser's cert and key.
+
+    Mirrored because Strimzi writes these only into the Kafka namespace.
+    """
+    data = {CA_CERT_KEY: _b64(trusted_ca_pem(cluster_ca_secret))}
+    for key in (USER_CERT_KEY, USER_KEY_KEY):
+        text = _secret_text(user_secret, key)
+        if text is None:
+            raise CredentialsError(f"Secret {_secret_id(user_secret)} has no {key}")
+        data[key] = _b64(text)
+    return {**build_credentials_secret_shell(app), "data": data}
