@@ -9,6 +9,7 @@ through an in-memory Kopf index, so status follows Strimzi without polling.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -66,8 +67,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """Kopf authenticates the way the operator's own client does (in-cluster or kubeconfig)."""
-    return kopf.login_via_client(**kwargs)
+    """Kopf authenticates as the operator's own client does: in-cluster, else $KUBECONFIG (read now)."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return kopf.login_with_service_account(**kwargs)
+    return kopf.login_with_kubeconfig(**kwargs)
 
 
 # ---- the BridgedApp itself -------------------------------------------------------------------------------
@@ -89,6 +92,8 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     except KubeError as err:
         raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
     _report(app, outcome)
+    if outcome.retry_after is not None:
+        raise kopf.TemporaryError("Strimzi is not usable yet; looking again", delay=outcome.retry_after)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -138,7 +138,7 @@ class KafkaSpec(_Model):
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule="self.create || self.deletionPolicy == 'Retain'",
+            rule="!has(self.deletionPolicy) || self.deletionPolicy == 'Retain' || !has(self.create) || self.create",
             message="deletionPolicy DeleteWhenUnused needs create: true (only a Kafka the operator "
             "created may be deleted by it)",
             field_path=".deletionPolicy",
@@ -217,7 +217,7 @@ class BridgeSpec(_Model):
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule=f"self.port != {BRIDGE_MANAGEMENT_PORT}",
+            rule=f"!has(self.port) || self.port != {BRIDGE_MANAGEMENT_PORT}",
             message=f"port {BRIDGE_MANAGEMENT_PORT} is the bridge's management port; choose another",
             field_path=".port",
             check=lambda b: b.port != BRIDGE_MANAGEMENT_PORT,
@@ -258,19 +258,19 @@ class BridgedAppSpec(_Model):
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule="self.topics.all(t, self.topics.exists_one(u, u.name == t.name))",
+            rule="!has(self.topics) || self.topics.all(t, self.topics.exists_one(u, u.name == t.name))",
             message="topic names must be unique",
             field_path=".topics",
             check=lambda s: len({t.name for t in s.topics}) == len(s.topics),
         ),
         CelRule(
-            rule="self.topics.all(t, t.name != '.' && t.name != '..' && !t.name.startsWith('__'))",
+            rule="!has(self.topics) || self.topics.all(t, t.name != '.' && t.name != '..' && !t.name.startsWith('__'))",
             message="topic names '.', '..' and names starting with '__' (Kafka's internal topics) are not allowed",
             field_path=".topics",
             check=lambda s: all(t.name not in (".", "..") and not t.name.startswith("__") for t in s.topics),
         ),
         CelRule(
-            rule="!self.kafka.create || self.topics.all(t, t.replicas <= self.kafka.replicas)",
+            rule="!has(self.topics) || !has(self.kafka) || !has(self.kafka.create) || !self.kafka.create || self.topics.all(t, !has(t.replicas) || !has(self.kafka.replicas) || t.replicas <= self.kafka.replicas)",
             message="a topic's replicas must not exceed kafka.replicas",
             field_path=".topics",
             check=lambda s: not s.kafka.create or all(t.replicas <= s.kafka.replicas for t in s.topics),

@@ -27,9 +27,17 @@ from bridgedapp.kube import ApplyConflict, Kube
 from bridgedapp.models import BridgedAppSpec, parse_spec
 from bridgedapp.observe import injection_matches, is_subset, rollout
 from bridgedapp.settings import Settings
-from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo, StrimziUnavailable
+from bridgedapp.strimzi import (
+    StrimziEnsurer,
+    StrimziInfo,
+    StrimziUnavailable,
+    find_strimzi,
+    not_watched_message,
+)
 
 log = logging.getLogger(__name__)
+
+INSTALL_RECHECK_SECONDS = 5.0
 
 APP_API = f"{GROUP}/{VERSION}"
 
@@ -48,6 +56,7 @@ class Outcome:
     status: dict[str, Any] | None
     events: list[Event] = field(default_factory=list)
     app: dict[str, Any] | None = None
+    retry_after: float | None = None  # Strimzi is being installed: look again in this many seconds
 
 
 @dataclass
@@ -62,6 +71,7 @@ class _Pass:
     kafka_ns: str = ""
     bootstrap: str | None = None
     kafka_ready: bool = False
+    retry_after: float | None = None
     user_secret: dict[str, Any] | None = None
     ca_secret: dict[str, Any] | None = None
     config_hash: str | None = None
@@ -153,7 +163,9 @@ class Reconciler:
         }
         extra["kafka"] = {k: v for k, v in extra["kafka"].items() if v is not None}
         status = c.build_status(current, p.checks, generation=generation, extra=extra)
-        return self._outcome(app, current, status, p.events)
+        outcome = self._outcome(app, current, status, p.events)
+        outcome.retry_after = p.retry_after
+        return outcome
 
     def _finish(
         self,
@@ -186,23 +198,18 @@ class Reconciler:
 
     def _strimzi(self, p: _Pass) -> None:
         try:
-            p.strimzi = self.ensurer.ensure()
+            p.strimzi = self.ensurer.ensure(wait=False)
         except StrimziUnavailable as err:
-            p.checks.append(Check(c.STRIMZI_READY, False, err.reason, err.message, stalled=err.stalled))
+            stalled = err.reason == "StrimziNotFound"
+            p.checks.append(
+                Check(c.STRIMZI_READY, False, err.reason, _sentence(err.message), stalled=stalled)
+            )
+            p.retry_after = None if stalled else INSTALL_RECHECK_SECONDS
             return
         p.kafka_ns = p.spec.kafka_namespace(p.strimzi.namespace)
         if not p.strimzi.watches(p.kafka_ns):
-            watched = p.strimzi.watched_namespaces
-            p.checks.append(
-                Check(
-                    c.STRIMZI_READY,
-                    False,
-                    "NamespaceNotWatched",
-                    f"Strimzi {p.strimzi.version} in {p.strimzi.namespace} watches {watched}, not "
-                    f"{p.kafka_ns}: add it to STRIMZI_NAMESPACE or set spec.kafka.namespace.",
-                    stalled=True,
-                )
-            )
+            message = _sentence(not_watched_message(p.strimzi, p.kafka_ns))
+            p.checks.append(Check(c.STRIMZI_READY, False, "NamespaceNotWatched", message, stalled=True))
             return
         how = "installed by bridgedapp" if p.strimzi.managed else "adopted"
         p.checks.append(
@@ -520,7 +527,7 @@ class Reconciler:
                 ("Secret", bridge.credentials_secret_name(meta["name"])),
             ):
                 self.kube.delete("v1", kind, name, meta["namespace"])
-            info = self.ensurer.find()
+            info = find_strimzi(self.kube, prefer_namespace=self.settings.strimzi_namespace)
             if info is None:
                 return events
             kafka_ns = spec.kafka_namespace(info.namespace)
@@ -563,6 +570,10 @@ class Reconciler:
         except ValidationError:
             return False
         return spec.kafka.cluster_name == cluster and spec.kafka_namespace(strimzi_ns) == kafka_ns
+
+
+def _sentence(message: str) -> str:
+    return message if message.endswith(".") else f"{message}."
 
 
 def _prev_deploy(status: dict[str, Any]) -> str | None:

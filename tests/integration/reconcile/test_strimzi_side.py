@@ -1,0 +1,396 @@
+"""The Strimzi side, end to end on the local control plane: the real operator installs the official
+Strimzi bundle through its own code path, the real Strimzi CRDs validate every object it writes, and the
+Strimzi simulator (test double) plays Strimzi's reconcile loop.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pykube
+import pytest
+import yaml
+
+from testbed.cluster import LocalCluster
+from tests.integration.reconcile.conftest import (
+    STRIMZI_NS,
+    bridgedapp_kind,
+    condition_is,
+    conditions,
+    get_bridgedapp,
+    make_bridgedapp,
+    make_deployment,
+    operator_process,
+    simulator_running,
+    strimzi_kind,
+    unique,
+)
+
+OPERATOR_AGENTS = ("OpenAPI-Generator", "kopf")  # the operator's two clients: its own and Kopf's
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+PROVISION_TIMEOUT = 240  # the first BridgedApp of the session installs Strimzi
+
+
+def audit_events(cluster: LocalCluster) -> list[dict[str, Any]]:
+    events = []
+    for line in cluster.audit_log.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("stage") == "ResponseComplete":
+            events.append(event)
+    return events
+
+
+def operator_writes(cluster: LocalCluster, after: str = "") -> list[dict[str, Any]]:
+    return [
+        e
+        for e in audit_events(cluster)
+        if e["verb"] in WRITE_VERBS
+        and any(a in e.get("userAgent", "") for a in OPERATOR_AGENTS)
+        and e["requestReceivedTimestamp"] > after
+        and e.get("objectRef", {}).get("resource") != "events"
+    ]
+
+
+def base_spec(cluster_name: str, **overrides: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "deploymentName": "orders-api",
+        "kafka": {"clusterName": cluster_name, "replicas": 1, "storage": {"size": "1Gi"}},
+        "topics": [{"name": "orders", "replicas": 1}, {"name": "Audit_Log", "replicas": 1, "access": "Read"}],
+    }
+    spec.update(overrides)
+    return spec
+
+
+def test_a_bridgedapp_gets_kafka_topics_and_user(api, namespace, operator, cluster, wait_until) -> None:
+    kc = unique("kc")
+    make_deployment(api, namespace, "orders-api")
+    make_bridgedapp(api, namespace, "orders", base_spec(kc))
+    for type_ in ("StrimziReady", "KafkaReady", "TopicsReady", "UserReady"):
+        wait_until(
+            condition_is(api, namespace, "orders", type_), timeout=PROVISION_TIMEOUT, what=f"{type_}=True"
+        )
+
+    app = get_bridgedapp(api, namespace, "orders")
+    assert app["status"]["strimzi"] == {"namespace": STRIMZI_NS, "version": "1.2.0", "managed": True}
+    assert app["status"]["kafka"]["cluster"] == f"{STRIMZI_NS}/{kc}"
+    assert app["status"]["kafka"]["bootstrapServers"].endswith(":9093")
+    assert all(c["observedGeneration"] == app["metadata"]["generation"] for c in app["status"]["conditions"])
+
+    kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=kc).obj
+    assert kafka["spec"]["kafka"]["authorization"] == {"type": "simple"}
+    pools = (
+        strimzi_kind(api, "KafkaNodePool")
+        .objects(api, namespace=STRIMZI_NS)
+        .filter(selector={"strimzi.io/cluster": kc})
+    )
+    assert [sorted(p.obj["spec"]["roles"]) for p in pools] == [["broker", "controller"]]
+
+    topics = {
+        t.obj["spec"].get("topicName", t.name): t.obj
+        for t in strimzi_kind(api, "KafkaTopic")
+        .objects(api, namespace=STRIMZI_NS)
+        .filter(selector={"strimzi.io/cluster": kc})
+    }
+    assert set(topics) == {"orders", "Audit_Log"}
+    assert topics["Audit_Log"]["metadata"]["name"] != "Audit_Log"  # sanitised object name, real name in spec
+
+    user = (
+        strimzi_kind(api, "KafkaUser").objects(api, namespace=STRIMZI_NS).get(name=f"{namespace}.orders").obj
+    )
+    assert user["spec"]["authentication"] == {"type": "tls"}
+    resources = {
+        (a["resource"]["type"], a["resource"]["name"], a["resource"].get("patternType", "literal"))
+        for a in user["spec"]["authorization"]["acls"]
+    }
+    assert ("topic", "orders", "literal") in resources and ("group", "orders", "prefix") in resources
+    assert not any(name == "*" for _, name, _ in resources)
+
+    # `kubectl wait` works on the conditions, as users script it
+    result = cluster.kubectl(
+        "wait", "--for=condition=UserReady", "ba/orders", "-n", namespace, "--timeout=30s"
+    )
+    assert "condition met" in result.stdout
+
+
+def test_printer_columns_and_short_name(api, namespace, operator, cluster, wait_until) -> None:
+    make_bridgedapp(api, namespace, "cols", base_spec(unique("kc"), topics=[]))
+    wait_until(
+        condition_is(api, namespace, "cols", "StrimziReady"), timeout=PROVISION_TIMEOUT, what="StrimziReady"
+    )
+    out = cluster.kubectl("get", "ba", "-n", namespace).stdout
+    assert out.split("\n")[0].split() == ["NAME", "DEPLOYMENT", "KAFKA", "READY", "REASON", "AGE"]
+    assert "orders-api" in out
+
+
+def test_strimzi_failure_shows_and_recovers(api, namespace, operator, simulator, wait_until) -> None:
+    kc = unique("kc")
+    make_bridgedapp(api, namespace, "flaky", base_spec(kc, topics=[]))
+    wait_until(
+        condition_is(api, namespace, "flaky", "KafkaReady"), timeout=PROVISION_TIMEOUT, what="KafkaReady"
+    )
+    simulator.fail("Kafka", STRIMZI_NS, kc, "Simulated: brokers cannot reach the controller quorum")
+    failed = wait_until(
+        condition_is(api, namespace, "flaky", "KafkaReady", "False"), timeout=60, what="KafkaReady=False"
+    )
+    assert "Simulated: brokers cannot reach the controller quorum" in failed["message"]
+    assert conditions(api, namespace, "flaky")["Ready"]["status"] == "False"
+    simulator.recover("Kafka", STRIMZI_NS, kc)
+    wait_until(condition_is(api, namespace, "flaky", "KafkaReady"), timeout=60, what="KafkaReady recovered")
+
+
+def test_shared_kafka_creator_governs_and_others_get_a_warning(api, namespace, operator, wait_until) -> None:
+    kc = unique("kc")
+    make_bridgedapp(api, namespace, "first", base_spec(kc, topics=[]))
+    wait_until(
+        condition_is(api, namespace, "first", "KafkaReady"), timeout=PROVISION_TIMEOUT, what="creator ready"
+    )
+    make_bridgedapp(
+        api, namespace, "second", base_spec(kc, topics=[], kafka={"clusterName": kc, "replicas": 3})
+    )
+    ready = wait_until(
+        condition_is(api, namespace, "second", "KafkaReady"), timeout=60, what="second KafkaReady"
+    )
+    assert "ignored" in ready["message"] and "replicas" in ready["message"]
+    kafka_pools = (
+        strimzi_kind(api, "KafkaNodePool")
+        .objects(api, namespace=STRIMZI_NS)
+        .filter(selector={"strimzi.io/cluster": kc})
+    )
+    assert [p.obj["spec"]["replicas"] for p in kafka_pools] == [1]  # no fight over the object
+    events = pykube.Event.objects(api, namespace=namespace).filter(
+        field_selector={"involvedObject.name": "second"}
+    )
+    assert any(
+        e.obj.get("reason") == "KafkaSettingsIgnored" and e.obj.get("type") == "Warning" for e in events
+    )
+
+
+def test_idle_reconcile_writes_nothing(api, namespace, operator, cluster, wait_until) -> None:
+    kc = unique("kc")
+    make_bridgedapp(api, namespace, "idle", base_spec(kc))
+    wait_until(condition_is(api, namespace, "idle", "UserReady"), timeout=PROVISION_TIMEOUT, what="UserReady")
+    _settle(cluster)
+    before = get_bridgedapp(api, namespace, "idle")["metadata"]["resourceVersion"]
+    mark = _now(cluster)
+    # A change the operator watches but that changes nothing it cares about: it must reconcile and write nothing.
+    kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=kc)
+    kafka.annotations["test.bridgedapp.io/poke"] = "1"
+    kafka.update()
+    app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="idle")
+    app.annotations["test.bridgedapp.io/poke"] = "1"  # a BridgedApp change outside spec
+    app.update()
+    _settle(cluster)
+    writes = [
+        e
+        for e in operator_writes(cluster, after=mark)
+        if e["objectRef"].get("name") not in ("idle",) or e["objectRef"].get("subresource") == "status"
+    ]
+    assert writes == [], [f"{w['verb']} {w['objectRef']}" for w in writes]
+    assert (
+        get_bridgedapp(api, namespace, "idle")["metadata"]["resourceVersion"] != before
+    )  # only our own poke
+
+
+def _now(cluster: LocalCluster) -> str:
+    events = audit_events(cluster)
+    return events[-1]["requestReceivedTimestamp"] if events else ""
+
+
+def _settle(cluster: LocalCluster, quiet_for: int = 3) -> None:
+    """Wait until the audit log shows no new operator request for `quiet_for` seconds."""
+    import time
+
+    last = len(audit_events(cluster))
+    quiet = 0
+    while quiet < quiet_for:
+        time.sleep(1)
+        now = len(audit_events(cluster))
+        quiet = quiet + 1 if now == last else 0
+        last = now
+
+
+INVALID = [
+    ({"deploymentName": "Orders_API"}, "spec.deploymentName"),
+    ({"deploymentName": "a", "topics": [{"name": "t"}, {"name": "t"}]}, "topic names must be unique"),
+    ({"deploymentName": "a", "kafka": {"replicas": -1}}, "spec.kafka.replicas"),
+    ({"deploymentName": "a", "topics": [{"name": "t", "access": "Admin"}]}, "spec.topics[0].access"),
+    ({"deploymentName": "a", "bridge": {"nativeSidecar": "Sometimes"}}, "spec.bridge.nativeSidecar"),
+    ({"deploymentName": "a", "bridge": {"port": 8081}}, "spec.bridge.port"),
+    ({"deploymentName": "a", "topics": [{"name": "bad topic!", "replicas": 1}]}, "spec.topics[0].name"),
+    (
+        {"deploymentName": "a", "kafka": {"create": False, "deletionPolicy": "DeleteWhenUnused"}},
+        "spec.kafka.deletionPolicy",
+    ),
+    ({"kafka": {}}, "spec.deploymentName"),
+]
+
+
+@pytest.mark.parametrize(("spec", "field"), INVALID, ids=[f for _, f in INVALID])
+def test_admission_rejects_invalid_specs_naming_the_field(api, namespace, spec, field) -> None:
+    with pytest.raises(pykube.exceptions.HTTPError) as info:
+        make_bridgedapp(api, namespace, unique("bad"), spec)
+    assert info.value.code == 422
+    assert field in str(info.value), str(info.value)
+
+
+def test_deletion_keeps_topics_and_shared_kafka_until_unused(api, namespace, operator, wait_until) -> None:
+    kc = unique("kc")
+    policy = {"clusterName": kc, "replicas": 1, "deletionPolicy": "DeleteWhenUnused"}
+    make_bridgedapp(api, namespace, "one", base_spec(kc, kafka=policy))
+    make_bridgedapp(api, namespace, "two", base_spec(kc, kafka=policy, topics=[]))
+    for name in ("one", "two"):
+        wait_until(
+            condition_is(api, namespace, name, "UserReady"),
+            timeout=PROVISION_TIMEOUT,
+            what=f"{name} UserReady",
+        )
+    users = strimzi_kind(api, "KafkaUser").objects(api, namespace=STRIMZI_NS)
+    kafkas = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS)
+    topics = strimzi_kind(api, "KafkaTopic").objects(api, namespace=STRIMZI_NS)
+    topic_names = {t.name for t in topics.filter(selector={"strimzi.io/cluster": kc})}
+    assert len(topic_names) == 2
+
+    bridgedapp_kind(api).objects(api, namespace=namespace).get(name="one").delete()
+    wait_until(
+        lambda: get_bridgedapp(api, namespace, "one") is None,
+        timeout=60,
+        what="BridgedApp one gone (finalizer done)",
+    )
+    assert users.get_or_none(name=f"{namespace}.one") is None
+    assert kafkas.get_or_none(name=kc) is not None, "Kafka deleted while BridgedApp two still uses it"
+    assert {t.name for t in topics.filter(selector={"strimzi.io/cluster": kc})} == topic_names
+
+    bridgedapp_kind(api).objects(api, namespace=namespace).get(name="two").delete()
+    wait_until(lambda: get_bridgedapp(api, namespace, "two") is None, timeout=60, what="BridgedApp two gone")
+    wait_until(lambda: kafkas.get_or_none(name=kc) is None, timeout=30, what="unused Kafka deleted")
+    assert {t.name for t in topics.filter(selector={"strimzi.io/cluster": kc})} == topic_names
+
+
+def test_retained_kafka_survives_its_last_user(api, namespace, operator, wait_until) -> None:
+    kc = unique("kc")
+    make_bridgedapp(api, namespace, "keeper", base_spec(kc, topics=[]))
+    wait_until(
+        condition_is(api, namespace, "keeper", "KafkaReady"), timeout=PROVISION_TIMEOUT, what="KafkaReady"
+    )
+    bridgedapp_kind(api).objects(api, namespace=namespace).get(name="keeper").delete()
+    wait_until(lambda: get_bridgedapp(api, namespace, "keeper") is None, timeout=60, what="deleted")
+    assert strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get_or_none(name=kc) is not None
+
+
+# ---- clusters of their own --------------------------------------------------------------------------------
+
+
+def test_twenty_bridgedapps_at_once_install_strimzi_once(
+    fresh_cluster_factory, strimzi_manifest: Path, tmp_path: Path, wait_until
+) -> None:
+    local = fresh_cluster_factory("twenty")
+    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    local.kubectl("apply", "-f", str(Path(__file__).resolve().parents[3] / "crds"))
+    local.kubectl("create", "namespace", "burst")
+    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+    names = [f"app-{i:02d}" for i in range(20)]
+    with operator_process(
+        local.kubeconfig, tmp_path / "operator.log", BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
+    ):
+        barrier = threading.Barrier(len(names))
+
+        def create(name: str) -> None:
+            barrier.wait()
+            make_bridgedapp(
+                api,
+                "burst",
+                name,
+                {"deploymentName": name, "kafka": {"clusterName": "shared", "replicas": 1}},
+            )
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name in names:
+            wait_until(
+                condition_is(api, "burst", name, "StrimziReady"),
+                timeout=PROVISION_TIMEOUT,
+                what=f"{name} StrimziReady",
+            )
+    deployment_writes = [
+        e
+        for e in operator_writes(local)
+        if e["objectRef"].get("resource") == "deployments"
+        and e["objectRef"].get("name") == "strimzi-cluster-operator"
+    ]
+    assert len(deployment_writes) == 1, deployment_writes
+    crd_writes = [
+        e for e in operator_writes(local) if e["objectRef"].get("name") == "kafkas.kafka.strimzi.io"
+    ]
+    assert len(crd_writes) == 1, crd_writes
+
+
+def test_existing_strimzi_is_adopted_untouched(fresh_cluster_factory, tmp_path: Path, wait_until) -> None:
+    from bridgedapp.strimzi import load_bundle
+
+    from testbed.strimzi_bundle import bundle_path
+
+    source = bundle_path("0.48.0")
+    if source is None:
+        pytest.fail("Strimzi 0.48.0 bundle not found: set BRIDGEDAPP_STRIMZI_BUNDLE_DIR")
+    local = fresh_cluster_factory("adopt")
+    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    local.kubectl("create", "namespace", STRIMZI_NS)
+    local.kubectl("create", "namespace", "shop")
+    bundle = tmp_path / "strimzi-0.48.0.yaml"
+    objects = load_bundle(str(source), namespace=STRIMZI_NS)
+    for obj in objects:  # as a platform team would have installed it: not ours
+        obj["metadata"].get("labels", {}).pop("app.kubernetes.io/managed-by", None)
+    bundle.write_text(yaml.safe_dump_all(objects))
+    local.kubectl("apply", "--server-side", "--field-manager=platform-team", "-f", str(bundle))
+    local.kubectl("wait", "--for=condition=Established", "crd/kafkas.kafka.strimzi.io", "--timeout=60s")
+    local.kubectl("apply", "-f", str(Path(__file__).resolve().parents[3] / "crds"))
+    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+    local.kubectl(
+        "rollout", "status", "-n", STRIMZI_NS, "deployment/strimzi-cluster-operator", "--timeout=60s"
+    )
+    versions_before = _resource_versions(local, objects)
+
+    with simulator_running(local.kubeconfig), operator_process(local.kubeconfig, tmp_path / "operator.log"):
+        make_bridgedapp(
+            api,
+            "shop",
+            "legacy",
+            {"deploymentName": "legacy", "kafka": {"clusterName": "old", "replicas": 1}},
+        )
+        wait_until(
+            condition_is(api, "shop", "legacy", "KafkaReady"),
+            timeout=120,
+            what="KafkaReady on the adopted Strimzi",
+        )
+        app = get_bridgedapp(api, "shop", "legacy")
+    assert app["status"]["strimzi"] == {"namespace": STRIMZI_NS, "version": "0.48.0", "managed": False}
+    kafka = strimzi_kind(api, "Kafka", "v1beta2").objects(api, namespace=STRIMZI_NS).get(name="old").obj
+    assert kafka["apiVersion"] == "kafka.strimzi.io/v1beta2"
+    managers = {m["manager"]: m["apiVersion"] for m in kafka["metadata"]["managedFields"]}
+    assert managers.get("bridgedapp-operator") == "kafka.strimzi.io/v1beta2"  # written as v1beta2
+    assert _resource_versions(local, objects) == versions_before, "the adopted install was modified"
+
+
+def _resource_versions(local: LocalCluster, objects: list[dict[str, Any]]) -> dict[str, str]:
+    out = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        args = [
+            "get",
+            f"{obj['kind'].lower()}.{obj['apiVersion'].split('/')[0] if '/' in obj['apiVersion'] else ''}".rstrip(
+                "."
+            ),
+            meta["name"],
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ]
+        if meta.get("namespace"):
+            args += ["-n", meta["namespace"]]
+        out[f"{obj['kind']}/{meta['name']}"] = local.kubectl(*args).stdout
+    return out
