@@ -99,7 +99,9 @@ def _wait_until(
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
+            explain = getattr(predicate, "explain", None)  # a predicate may say what it last saw
+            detail = f"\n{explain()}" if callable(explain) else ""
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}", pytrace=False)
         time.sleep(interval)
 
 
