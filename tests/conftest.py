@@ -24,6 +24,8 @@ import pytest
 from testbed.cluster import ClusterError, LocalCluster
 from testbed.toolchain import Binaries, ToolchainError, can_build, ensure_binaries
 
+pytest_plugins = ["tests.operator_fixtures"]  # the operator, simulator and CRD fixtures
+
 T = TypeVar("T")
 TESTS_DIR = Path(__file__).resolve().parent
 WaitUntil = Callable[..., Any]

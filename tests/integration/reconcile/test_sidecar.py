@@ -13,7 +13,8 @@ from typing import Any
 import pykube
 import yaml
 
-from tests.integration.reconcile.conftest import (
+from tests.integration.reconcile.test_strimzi_side import _now, _settle, operator_writes
+from tests.operator_fixtures import (
     STRIMZI_NS,
     bridgedapp_kind,
     condition_is,
@@ -23,16 +24,16 @@ from tests.integration.reconcile.conftest import (
     make_deployment,
     unique,
 )
-from tests.integration.reconcile.test_strimzi_side import _now, _settle, operator_writes
 
 READY_TIMEOUT = 240
 
 
 def spec_for(deployment: str, **bridge: Any) -> dict[str, Any]:
+    cluster = unique("kc")
     return {
         "deploymentName": deployment,
-        "kafka": {"clusterName": unique("kc"), "replicas": 1, "storage": {"size": "1Gi"}},
-        "topics": [{"name": "orders", "replicas": 1}],
+        "kafka": {"clusterName": cluster, "replicas": 1, "storage": {"size": "1Gi"}},
+        "topics": [{"name": f"orders-{cluster}", "replicas": 1}],
         "bridge": bridge,
     }
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from testbed.cluster import LocalCluster
-from tests.integration.reconcile.conftest import (
+from tests.operator_fixtures import (
     STRIMZI_NS,
     bridgedapp_kind,
     condition_is,
@@ -58,7 +58,11 @@ def base_spec(cluster_name: str, **overrides: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "deploymentName": "orders-api",
         "kafka": {"clusterName": cluster_name, "replicas": 1, "storage": {"size": "1Gi"}},
-        "topics": [{"name": "orders", "replicas": 1}, {"name": "Audit_Log", "replicas": 1, "access": "Read"}],
+        # Topic objects share Strimzi's namespace with other tests' clusters: names carry the cluster's.
+        "topics": [
+            {"name": f"orders-{cluster_name}", "replicas": 1},
+            {"name": f"Audit_Log_{cluster_name}", "replicas": 1, "access": "Read"},
+        ],
     }
     spec.update(overrides)
     return spec
@@ -94,8 +98,8 @@ def test_a_bridgedapp_gets_kafka_topics_and_user(api, namespace, operator, clust
         .objects(api, namespace=STRIMZI_NS)
         .filter(selector={"strimzi.io/cluster": kc})
     }
-    assert set(topics) == {"orders", "Audit_Log"}
-    assert topics["Audit_Log"]["metadata"]["name"] != "Audit_Log"  # sanitised object name, real name in spec
+    assert set(topics) == {f"orders-{kc}", f"Audit_Log_{kc}"}
+    assert topics[f"Audit_Log_{kc}"]["metadata"]["name"] != f"Audit_Log_{kc}"  # sanitised; real name in spec
 
     user = (
         strimzi_kind(api, "KafkaUser").objects(api, namespace=STRIMZI_NS).get(name=f"{namespace}.orders").obj
@@ -105,7 +109,7 @@ def test_a_bridgedapp_gets_kafka_topics_and_user(api, namespace, operator, clust
         (a["resource"]["type"], a["resource"]["name"], a["resource"].get("patternType", "literal"))
         for a in user["spec"]["authorization"]["acls"]
     }
-    assert ("topic", "orders", "literal") in resources and ("group", "orders", "prefix") in resources
+    assert ("topic", f"orders-{kc}", "literal") in resources and ("group", "orders", "prefix") in resources
     assert not any(name == "*" for _, name, _ in resources)
 
     # `kubectl wait` works on the conditions, as users script it

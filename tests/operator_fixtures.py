@@ -1,0 +1,232 @@
+"""Shared fixtures (a pytest plugin, loaded by tests/conftest.py) for the operator's own tests: the real operator (Kopf, via KopfRunner) against the local
+control plane, Strimzi installed through the operator's own code path from the official bundle, and the
+Strimzi simulator (a named test double) standing in for Strimzi's reconcile loop.
+
+Tests observe everything through pykube-ng (`api`), never through the operator's client.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pykube
+import pytest
+from kopf.testing import KopfRunner
+
+from testbed.cluster import LocalCluster
+from testbed.strimzi_bundle import bundle_path
+from testbed.strimzi_sim import StrimziSimulator
+
+STRIMZI_NS = "kafka"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bridgedapp_kind(api: pykube.HTTPClient) -> type[pykube.objects.NamespacedAPIObject]:
+    return pykube.object_factory(api, "bridgedapp.io/v1alpha1", "BridgedApp")
+
+
+def strimzi_kind(api: pykube.HTTPClient, kind: str, version: str = "v1") -> type[pykube.objects.APIObject]:
+    return pykube.object_factory(api, f"kafka.strimzi.io/{version}", kind)
+
+
+@pytest.fixture(scope="session")
+def bridgedapp_crd(cluster: LocalCluster) -> None:
+    """The BridgedApp CRD from crds/, Established, before any test here runs."""
+    cluster.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
+
+
+@pytest.fixture(scope="session")
+def strimzi_manifest() -> Path:
+    """The official Strimzi 1.2.0 bundle, as the operator's BRIDGEDAPP_STRIMZI_MANIFEST."""
+    path = bundle_path("1.2.0")
+    if path is None:
+        pytest.fail("Strimzi 1.2.0 bundle not found: set BRIDGEDAPP_STRIMZI_BUNDLE_DIR (see shared/strimzi)")
+    return path
+
+
+@contextlib.contextmanager
+def operator_running(kubeconfig: Path, **env: str) -> Iterator[KopfRunner]:
+    """The real operator in this process (KopfRunner), configured through its environment variables."""
+    settings = {"KUBECONFIG": str(kubeconfig), **env}
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
+    try:
+        with KopfRunner(
+            ["run", "--all-namespaces", "--standalone", "--module", "bridgedapp.handlers"],
+            timeout=60,
+        ) as runner:
+            yield runner
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert runner.exception is None, runner.output[-3000:]
+
+
+@contextlib.contextmanager
+def simulator_running(kubeconfig: Path, **kwargs: Any) -> Iterator[StrimziSimulator]:
+    sim = StrimziSimulator(str(kubeconfig), **kwargs)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator(kubeconfig: Path) -> Iterator[StrimziSimulator]:
+    """Strimzi's reconcile loop, simulated for the whole session (it waits for the CRDs to exist)."""
+    with simulator_running(kubeconfig) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def operator(
+    kubeconfig: Path, strimzi_manifest: Path, simulator: StrimziSimulator, bridgedapp_crd: None
+) -> Iterator[KopfRunner]:
+    """The operator, installing Strimzi 1.2.0 from the bundle on first need."""
+    with operator_running(kubeconfig, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
+        yield runner
+
+
+@pytest.fixture
+def fresh_cluster_factory() -> Iterator[Callable[[str], LocalCluster]]:
+    """A separate, empty control plane for tests that need a cluster of their own (CRDs are cluster-wide)."""
+    made: list[LocalCluster] = []
+
+    def make(purpose: str) -> LocalCluster:
+        local = LocalCluster(f"{os.getpid()}-{purpose}", progress=False)
+        local.create()
+        made.append(local)
+        return local
+
+    yield make
+    for local in made:
+        local.delete()
+
+
+# ---- helpers the tests share ------------------------------------------------------------------------------
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:5]}"
+
+
+def make_deployment(
+    api: pykube.HTTPClient, namespace: str, name: str, replicas: int = 1
+) -> pykube.Deployment:
+    labels = {"app": name}
+    obj = pykube.Deployment(
+        api,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"team": "shop"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "registry.example/app:1",
+                                "ports": [{"containerPort": 9000}],
+                            }
+                        ],
+                        "volumes": [{"name": "data", "emptyDir": {}}],
+                    },
+                },
+            },
+        },
+    )
+    obj.create()
+    return obj
+
+
+def make_bridgedapp(api: pykube.HTTPClient, namespace: str, name: str, spec: dict[str, Any]) -> Any:
+    obj = bridgedapp_kind(api)(
+        api,
+        {
+            "apiVersion": "bridgedapp.io/v1alpha1",
+            "kind": "BridgedApp",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        },
+    )
+    obj.create()
+    return obj
+
+
+def get_bridgedapp(api: pykube.HTTPClient, namespace: str, name: str) -> dict[str, Any] | None:
+    found = bridgedapp_kind(api).objects(api, namespace=namespace).get_or_none(name=name)
+    return found.obj if found is not None else None
+
+
+def conditions(api: pykube.HTTPClient, namespace: str, name: str) -> dict[str, dict[str, Any]]:
+    app = get_bridgedapp(api, namespace, name) or {}
+    return {c["type"]: c for c in (app.get("status") or {}).get("conditions", [])}
+
+
+class ConditionCheck:
+    """A `wait_until` predicate for one condition; `explain()` shows every condition as last seen."""
+
+    def __init__(self, api: pykube.HTTPClient, namespace: str, name: str, type_: str, status: str) -> None:
+        self.api, self.namespace, self.name, self.type, self.status = api, namespace, name, type_, status
+        self.last: dict[str, dict[str, Any]] = {}
+
+    def __call__(self) -> Any:
+        self.last = conditions(self.api, self.namespace, self.name)
+        cond = self.last.get(self.type)
+        return cond if cond is not None and cond["status"] == self.status else None
+
+    def explain(self) -> str:
+        rows = [
+            f"  {c['type']}={c['status']} {c['reason']}: {c.get('message', '')}" for c in self.last.values()
+        ]
+        return f"conditions of {self.namespace}/{self.name}:\n" + ("\n".join(rows) or "  (none)")
+
+
+def condition_is(
+    api: pykube.HTTPClient, namespace: str, name: str, type_: str, status: str = "True"
+) -> ConditionCheck:
+    return ConditionCheck(api, namespace, name, type_, status)
+
+
+def secret_text(secret: dict[str, Any], key: str) -> str:
+    return base64.b64decode(secret["data"][key]).decode()
+
+
+@contextlib.contextmanager
+def operator_process(kubeconfig: Path, log_file: Path, **env: str) -> Iterator[Any]:
+    """The operator as its users run it (`bridgedapp run`), for clusters other than the session's."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "KUBECONFIG": str(kubeconfig), **env}
+    with log_file.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridgedapp", "run", "--verbose"],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
