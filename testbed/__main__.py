@@ -19,7 +19,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"control-plane binaries ready ({time.monotonic() - started:.1f}s):")
     for name, path in binaries.all().items():
         print(f"  {name:24} {path}")
-    # Coordinator: warm the Kafka jars here once testbed.kafka exists.
+    from testbed.kafka import ensure_kafka_libs
+
+    libs = ensure_kafka_libs(progress=True)
+    print(f"Kafka jars ready: {libs}")
     return 0
 
 

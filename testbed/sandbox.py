@@ -1,7 +1,9 @@
-"""`make run` without a cluster: the operator on a local sandbox control plane (minimal version).
+"""`make run` without a cluster: the operator on a local sandbox control plane.
 
-The control plane is real (kube-apiserver + etcd built from Go modules); nodes are simulated by kwok.
-The coordinator extends this module (Strimzi simulator, a sample BridgedApp).
+The control plane is real (kube-apiserver + etcd built from Go modules). Two things are SIMULATED and the
+sandbox says so when it starts: nodes (kwok) and Strimzi's reconcile loop (testbed.strimzi_sim, a test
+double). The operator installs the real Strimzi bundle (from ../shared/strimzi, these machines cannot reach
+the release URL), and the sample in deploy/samples is applied so its conditions can be watched progressing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from testbed.cluster import ClusterError, LocalCluster
 SANDBOX_NAME = "bridgedapp-sandbox"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CRDS_DIR = REPO_ROOT / "crds"
+SAMPLES_DIR = REPO_ROOT / "deploy" / "samples"
 
 
 def sandbox_kubeconfig() -> Path:
@@ -60,13 +63,33 @@ def how_to_connect(
 
 def apply_crds(cluster: LocalCluster) -> None:
     """Install the project's CRDs, if any have been generated yet."""
-    if not any(CRDS_DIR.glob("*.yaml")):
-        print(f"[testbed] no CRDs in {CRDS_DIR} yet; skipping kubectl apply", file=sys.stderr)
-        return
-    proc = cluster.kubectl("apply", "--server-side", "-f", str(CRDS_DIR), check=False)
+    proc = cluster.kubectl("apply", "--server-side", "-k", str(CRDS_DIR), check=False)
     if proc.returncode != 0:
-        raise SystemExit(f"kubectl apply -f {CRDS_DIR} failed:\n{proc.stderr}")
+        raise SystemExit(f"kubectl apply -k {CRDS_DIR} failed:\n{proc.stderr}")
+    cluster.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
     print(proc.stdout.strip(), file=sys.stderr)
+
+
+def apply_samples(cluster: LocalCluster) -> None:
+    """The sample app and its BridgedApp (namespace `shop`), so there is something to watch."""
+    cluster.kubectl("create", "namespace", "shop", check=False)
+    for name in ("deployment.yaml", "bridgedapp.yaml"):
+        proc = cluster.kubectl("apply", "-f", str(SAMPLES_DIR / name), check=False)
+        print(f"[testbed] {(proc.stdout or proc.stderr).strip()}", file=sys.stderr)
+
+
+def strimzi_manifest_env() -> dict[str, str]:
+    """Point the operator at the official bundle in shared/ unless the user chose a manifest."""
+    if os.environ.get("BRIDGEDAPP_STRIMZI_MANIFEST"):
+        return {}
+    from testbed.strimzi_bundle import bundle_path, missing_reason
+
+    version = os.environ.get("BRIDGEDAPP_STRIMZI_VERSION", "1.2.0")
+    path = bundle_path(version)
+    if path is None:
+        print(f"[testbed] {missing_reason(version)}; the operator will try the release URL", file=sys.stderr)
+        return {}
+    return {"BRIDGEDAPP_STRIMZI_MANIFEST": str(path)}
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -85,11 +108,26 @@ def run_sandbox(args: argparse.Namespace) -> int:
             else "Ctrl-C stops the operator and deletes the sandbox (--keep leaves it running)."
         )
         print(how_to_connect(cluster, kubeconfig, footer), flush=True)
-        env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-        try:
-            return subprocess.run(operator_cmd, env=env, check=False).returncode
-        except KeyboardInterrupt:
-            return 130
+        print(
+            "Strimzi's reconcile loop is SIMULATED here (testbed.strimzi_sim): Kafka, topics and users become "
+            "Ready and get real certificates, but no broker runs.\n"
+            f"  Watch the sample: {cluster.binaries.kubectl} --kubeconfig {kubeconfig} get ba -A -w",
+            flush=True,
+        )
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), **strimzi_manifest_env()}
+        from testbed.strimzi_sim import StrimziSimulator
+
+        with StrimziSimulator(str(kubeconfig)):
+            operator = subprocess.Popen(operator_cmd, env=env)
+            try:
+                apply_samples(cluster)
+                return operator.wait()
+            except KeyboardInterrupt:  # the operator got the same Ctrl-C (same process group)
+                try:
+                    operator.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    operator.kill()
+                return 130
     finally:
         if getattr(args, "keep", False):
             print(f"[testbed] --keep: sandbox {cluster.name} left running (python -m testbed down)")

@@ -38,7 +38,7 @@ def strimzi_kind(api: pykube.HTTPClient, kind: str, version: str = "v1") -> type
 @pytest.fixture(scope="session")
 def bridgedapp_crd(cluster: LocalCluster) -> None:
     """The BridgedApp CRD from crds/, Established, before any test here runs."""
-    cluster.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    cluster.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
     cluster.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
 
 

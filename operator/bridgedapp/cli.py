@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         kopf.operator(
             standalone=True,
             clusterwide=not namespaces,
-            namespaces=namespaces or None,
+            namespaces=namespaces,
             memo=memo,
         )
     )

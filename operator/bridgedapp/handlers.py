@@ -93,7 +93,13 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
     _report(app, outcome)
     if outcome.retry_after is not None:
-        raise kopf.TemporaryError("Strimzi is not usable yet; looking again", delay=outcome.retry_after)
+        strimzi = next(
+            (c for c in (outcome.status or {}).get("conditions", []) if c["type"] == "StrimziReady"), {}
+        )
+        detail = strimzi.get("message") or "Strimzi is not usable yet"
+        raise kopf.TemporaryError(
+            f"{detail} Looking again in {outcome.retry_after:.0f}s.", delay=outcome.retry_after
+        )
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

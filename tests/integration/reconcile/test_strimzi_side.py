@@ -292,7 +292,7 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
 ) -> None:
     local = fresh_cluster_factory("twenty")
     api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
-    local.kubectl("apply", "-f", str(Path(__file__).resolve().parents[3] / "crds"))
+    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
     local.kubectl("create", "namespace", "burst")
     local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
     names = [f"app-{i:02d}" for i in range(20)]
@@ -353,7 +353,7 @@ def test_existing_strimzi_is_adopted_untouched(fresh_cluster_factory, tmp_path: 
     bundle.write_text(yaml.safe_dump_all(objects))
     local.kubectl("apply", "--server-side", "--field-manager=platform-team", "-f", str(bundle))
     local.kubectl("wait", "--for=condition=Established", "crd/kafkas.kafka.strimzi.io", "--timeout=60s")
-    local.kubectl("apply", "-f", str(Path(__file__).resolve().parents[3] / "crds"))
+    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
     local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
     local.kubectl(
         "rollout", "status", "-n", STRIMZI_NS, "deployment/strimzi-cluster-operator", "--timeout=60s"
