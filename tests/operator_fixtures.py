@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -230,3 +232,48 @@ def operator_process(kubeconfig: Path, log_file: Path, **env: str) -> Iterator[A
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# ---- the audit log: what the operator wrote, seen by the API server itself --------------------------------
+
+OPERATOR_AGENTS = ("OpenAPI-Generator", "kopf")  # the operator's two clients: its own and Kopf's
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
+def audit_events(cluster: LocalCluster) -> list[dict[str, Any]]:
+    events = []
+    for line in cluster.audit_log.read_text().splitlines():
+        event = json.loads(line)
+        if event.get("stage") == "ResponseComplete":
+            events.append(event)
+    return events
+
+
+def operator_writes(cluster: LocalCluster, after: str = "") -> list[dict[str, Any]]:
+    return [
+        e
+        for e in audit_events(cluster)
+        if e["verb"] in WRITE_VERBS
+        and any(a in e.get("userAgent", "") for a in OPERATOR_AGENTS)
+        and e["requestReceivedTimestamp"] > after
+        and e.get("objectRef", {}).get("resource") != "events"
+    ]
+
+
+def audit_now(cluster: LocalCluster) -> str:
+    """The timestamp of the newest audit event: a mark to compare later events against."""
+    events = audit_events(cluster)
+    return events[-1]["requestReceivedTimestamp"] if events else ""
+
+
+def settle(cluster: LocalCluster, quiet_for: float = 3.0, timeout: float = 90.0) -> None:
+    """Wait until the operator has written nothing for `quiet_for` seconds (controllers never go quiet)."""
+    deadline = time.monotonic() + timeout
+    seen, quiet_since = len(operator_writes(cluster)), time.monotonic()
+    while time.monotonic() - quiet_since < quiet_for:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the operator kept writing for {timeout:.0f}s", pytrace=False)
+        time.sleep(0.5)
+        now = len(operator_writes(cluster))
+        if now != seen:
+            seen, quiet_since = now, time.monotonic()

@@ -182,7 +182,10 @@ class Reconciler:
         self, app: dict[str, Any], current: dict[str, Any], status: dict[str, Any], events: list[Event]
     ) -> Outcome:
         for cond in c.transitions(current, status):
-            if cond["type"] in (c.RECONCILING, c.STALLED):
+            # One event per component change; Ready only when it turns True (its failures repeat a component's).
+            if cond["type"] in (c.RECONCILING, c.STALLED) or (
+                cond["type"] == c.READY and cond["status"] != "True"
+            ):
                 continue
             if cond["status"] == "True":
                 events.append(Event("Normal", cond["reason"], f"{cond['type']}: {cond['message']}"))

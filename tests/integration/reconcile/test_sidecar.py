@@ -7,21 +7,25 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pykube
 import yaml
 
-from tests.integration.reconcile.test_strimzi_side import _now, _settle, operator_writes
 from tests.operator_fixtures import (
     STRIMZI_NS,
+    audit_now,
     bridgedapp_kind,
     condition_is,
     conditions,
     get_bridgedapp,
     make_bridgedapp,
     make_deployment,
+    operator_writes,
+    settle,
     unique,
 )
 
@@ -196,8 +200,8 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
     kc = app["spec"]["kafka"]["clusterName"]
     before = config_hash(deployment(api, namespace, "rot"))
 
-    _settle(cluster)
-    mark = _now(cluster)
+    settle(cluster)
+    mark = audit_now(cluster)
     kafka = (
         pykube.object_factory(api, "kafka.strimzi.io/v1", "Kafka")
         .objects(api, namespace=STRIMZI_NS)
@@ -205,7 +209,7 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
     )
     kafka.annotations["test.bridgedapp.io/poke"] = "1"
     kafka.update()
-    _settle(cluster)
+    settle(cluster)
     assert operator_writes(cluster, after=mark) == []
 
     simulator.rotate_cluster_ca(STRIMZI_NS, kc)
@@ -334,3 +338,58 @@ def test_paused_changes_nothing_and_says_so(api, namespace, operator, wait_until
     )
     assert conditions(api, namespace, "still")["Ready"]["reason"] == "Paused"
     assert deployment(api, namespace, "still")["metadata"]["resourceVersion"] == before
+
+
+def _strip_server_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object as a user would hand it to `bridgedapp render` (as `kubectl get -o yaml` minus status)."""
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    for key in ("managedFields", "resourceVersion", "generation", "creationTimestamp"):
+        out["metadata"].pop(key, None)
+    return out
+
+
+def test_render_prints_what_the_operator_writes(api, namespace, operator, tmp_path: Path, wait_until) -> None:
+    from bridgedapp.observe import is_subset
+
+    original = make_deployment(api, namespace, "preview").obj
+    app = ready_app(api, namespace, "preview", "preview", wait_until)
+    kc = app["spec"]["kafka"]["clusterName"]
+    secrets = pykube.Secret.objects(api, namespace=STRIMZI_NS)
+    inputs = [
+        _strip_server_fields(app),
+        _strip_server_fields(original),
+        _strip_server_fields(secrets.get(name=f"{namespace}.preview").obj),
+        _strip_server_fields(secrets.get(name=f"{kc}-cluster-ca-cert").obj),
+    ]
+    files = []
+    for i, doc in enumerate(inputs):
+        path = tmp_path / f"input-{i}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        files += ["-f", str(path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "bridgedapp", "render", *files], capture_output=True, text=True, check=True
+    )
+    rendered = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(result.stdout) if d}
+    assert "BEGIN PRIVATE KEY" not in result.stdout + result.stderr  # render never prints the key
+
+    live_cm = pykube.ConfigMap.objects(api, namespace=namespace).get(name="preview-bridge-config").obj
+    assert rendered[("ConfigMap", "preview-bridge-config")]["data"] == live_cm["data"]
+    live_secret = pykube.Secret.objects(api, namespace=namespace).get(name="preview-bridge-tls").obj
+    rendered_secret = rendered[("Secret", "preview-bridge-tls")]
+    for key in ("ca.crt", "user.crt"):
+        assert rendered_secret["data"][key] == live_secret["data"][key]
+
+    live = deployment(api, namespace, "preview")
+    shown = rendered[("Deployment", "preview")]
+    assert config_hash(shown) == config_hash(live)  # computed from the same credentials, key included
+    assert is_subset(shown["spec"]["template"]["spec"], live["spec"]["template"]["spec"])
+    for kind, name in rendered:
+        if kind in ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"):
+            live_obj = pykube.object_factory(api, "kafka.strimzi.io/v1", kind).objects(
+                api, namespace=STRIMZI_NS
+            )
+            assert is_subset(rendered[(kind, name)]["spec"], live_obj.get(name=name).obj["spec"]), (
+                kind,
+                name,
+            )

@@ -5,7 +5,6 @@ Strimzi simulator (test double) plays Strimzi's reconcile loop.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import yaml
 from testbed.cluster import LocalCluster
 from tests.operator_fixtures import (
     STRIMZI_NS,
+    audit_now,
     bridgedapp_kind,
     condition_is,
     conditions,
@@ -24,34 +24,14 @@ from tests.operator_fixtures import (
     make_bridgedapp,
     make_deployment,
     operator_process,
+    operator_writes,
+    settle,
     simulator_running,
     strimzi_kind,
     unique,
 )
 
-OPERATOR_AGENTS = ("OpenAPI-Generator", "kopf")  # the operator's two clients: its own and Kopf's
-WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 PROVISION_TIMEOUT = 240  # the first BridgedApp of the session installs Strimzi
-
-
-def audit_events(cluster: LocalCluster) -> list[dict[str, Any]]:
-    events = []
-    for line in cluster.audit_log.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("stage") == "ResponseComplete":
-            events.append(event)
-    return events
-
-
-def operator_writes(cluster: LocalCluster, after: str = "") -> list[dict[str, Any]]:
-    return [
-        e
-        for e in audit_events(cluster)
-        if e["verb"] in WRITE_VERBS
-        and any(a in e.get("userAgent", "") for a in OPERATOR_AGENTS)
-        and e["requestReceivedTimestamp"] > after
-        and e.get("objectRef", {}).get("resource") != "events"
-    ]
 
 
 def base_spec(cluster_name: str, **overrides: Any) -> dict[str, Any]:
@@ -176,9 +156,9 @@ def test_idle_reconcile_writes_nothing(api, namespace, operator, cluster, wait_u
     kc = unique("kc")
     make_bridgedapp(api, namespace, "idle", base_spec(kc))
     wait_until(condition_is(api, namespace, "idle", "UserReady"), timeout=PROVISION_TIMEOUT, what="UserReady")
-    _settle(cluster)
+    settle(cluster)
     before = get_bridgedapp(api, namespace, "idle")["metadata"]["resourceVersion"]
-    mark = _now(cluster)
+    mark = audit_now(cluster)
     # A change the operator watches but that changes nothing it cares about: it must reconcile and write nothing.
     kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=kc)
     kafka.annotations["test.bridgedapp.io/poke"] = "1"
@@ -186,7 +166,7 @@ def test_idle_reconcile_writes_nothing(api, namespace, operator, cluster, wait_u
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="idle")
     app.annotations["test.bridgedapp.io/poke"] = "1"  # a BridgedApp change outside spec
     app.update()
-    _settle(cluster)
+    settle(cluster)
     writes = [
         e
         for e in operator_writes(cluster, after=mark)
@@ -196,24 +176,6 @@ def test_idle_reconcile_writes_nothing(api, namespace, operator, cluster, wait_u
     assert (
         get_bridgedapp(api, namespace, "idle")["metadata"]["resourceVersion"] != before
     )  # only our own poke
-
-
-def _now(cluster: LocalCluster) -> str:
-    events = audit_events(cluster)
-    return events[-1]["requestReceivedTimestamp"] if events else ""
-
-
-def _settle(cluster: LocalCluster, quiet_for: int = 3) -> None:
-    """Wait until the audit log shows no new operator request for `quiet_for` seconds."""
-    import time
-
-    last = len(audit_events(cluster))
-    quiet = 0
-    while quiet < quiet_for:
-        time.sleep(1)
-        now = len(audit_events(cluster))
-        quiet = quiet + 1 if now == last else 0
-        last = now
 
 
 INVALID = [
