@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -79,10 +78,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from bridgedapp import handlers  # noqa: F401  (registers the handlers)
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    kopf.configure(verbose=args.verbose, log_prefix=True)  # each line names its object: [ns/name]
     settings = Settings(
         strimzi_install=args.strimzi_install,
         strimzi_version=args.strimzi_version,

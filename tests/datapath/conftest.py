@@ -625,36 +625,49 @@ def rendered_side(kafka_libs: Path, mount_namespace: None) -> RenderedKafkaSide:
     return RenderedKafkaSide(kafka_libs)
 
 
-@pytest.fixture
-def start_rendered_bridge(bridge_dist: Path, mount_namespace: None) -> Iterator[Callable[..., RealBridge]]:
-    """`start_rendered_bridge(app, broker, mounts=None)`: the real bridge (tier 2) with the ConfigMap's properties
-    text unchanged, the container's mounts and env, the rendered bootstrap name resolving to `broker`; ready
-    (/ready answered); stopped when the test ends, however it ends."""
+@pytest.fixture(scope="module")
+def rendered_bridges(
+    bridge_dist: Path, mount_namespace: None, rendered: RenderedApp, rendered_broker: KafkaBroker
+) -> Iterator[list[RealBridge]]:
+    """Every real bridge the module started for the session's app (see `rendered_bridge`); stopped at its end."""
     started: list[RealBridge] = []
-
-    def start(app: RenderedApp, broker: KafkaBroker, *, mounts: Mounts | None = None) -> RealBridge:
-        bridge = RealBridge(
-            bridge_dist,
-            app.properties_text,
-            app.mounts if mounts is None else mounts,
-            env=app.env,
-            hosts=broker.hosts_entries,
-            layout="namespace",
-        )
-        started.append(bridge)
-        bridge.start()
-        return bridge
-
     try:
-        yield start
+        yield started
     finally:
         for bridge in started:
             bridge.stop()
 
 
+@pytest.fixture
+def rendered_bridge(
+    bridge_dist: Path,
+    rendered: RenderedApp,
+    rendered_broker: KafkaBroker,
+    rendered_bridges: list[RealBridge],
+) -> RealBridge:
+    """The real bridge (tier 2) for the session's app: the ConfigMap's properties text unchanged, the container's
+    mounts and env, the rendered bootstrap name resolving to the module's broker; ready (/ready answered).
+
+    One per module, started on first use, and started again for the next test after a test stopped it (the
+    rendered ports are fixed, so two cannot run at once)."""
+    if not rendered_bridges or not rendered_bridges[-1].running:
+        bridge = RealBridge(
+            bridge_dist,
+            rendered.properties_text,
+            rendered.mounts,
+            env=rendered.env,
+            hosts=rendered_broker.hosts_entries,
+            layout="namespace",
+        )
+        rendered_bridges.append(bridge)
+        bridge.start()
+    return rendered_bridges[-1]
+
+
 def listening_sockets(pid: int) -> set[tuple[str, int]]:
     """(address, port) of every TCP socket in LISTEN state held by process `pid`: its socket inodes (from
-    /proc/<pid>/fd) matched against /proc/<pid>/net/tcp and tcp6 (addresses there are little-endian hex)."""
+    /proc/<pid>/fd) matched against /proc/<pid>/net/tcp and tcp6 (addresses there are little-endian hex);
+    IPv4-mapped IPv6 addresses are given as IPv4."""
     inodes: set[str] = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with contextlib.suppress(OSError):
@@ -670,5 +683,8 @@ def listening_sockets(pid: int) -> set[tuple[str, int]]:
             hex_address, hex_port = fields[1].split(":")
             raw = bytes.fromhex(hex_address)
             raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-            found.add((str(ipaddress.ip_address(raw)), int(hex_port, 16)))
+            address = ipaddress.ip_address(raw)
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped  # a Java socket bound to 127.0.0.1 shows as ::ffff:127.0.0.1
+            found.add((str(address), int(hex_port, 16)))
     return found

@@ -309,13 +309,10 @@ def test_cluster_ca_rotation(
     """
     v0 = rotating_app
     old_broker = rendered_brokers(v0, listen_address="127.0.0.3")
-    print('T', round(__import__('time').monotonic(),1), 'old_broker = rendered_brokers(v0, listen', flush=True)
     assert len(load_certificates(v0.credentials["ca.crt"])) == 1
 
     simulator.rotate_cluster_ca(v0.kafka_namespace, v0.cluster)
-    print('T', round(__import__('time').monotonic(),1), 'simulator.rotate_cluster_ca(v0.kafka_nam', flush=True)
     v1 = wait_for_mirror_change(api, v0, wait_until, "ca.crt", "cluster CA key replaced")
-    print('T', round(__import__('time').monotonic(),1), 'v1 = wait_for_mirror_change(api, v0, wai', flush=True)
     assert load_certificates(v1.credentials["ca.crt"]) == [v1.cluster_ca.cert, v0.cluster_ca.cert]
     assert v1.cluster_ca.key.public_key().public_numbers() != v0.cluster_ca.key.public_key().public_numbers()
     assert (v1.credentials["user.crt"], v1.credentials["user.key"]) == (
@@ -331,19 +328,13 @@ def test_cluster_ca_rotation(
     assert produce(v1, new_broker).ok
     assert produce(v1, old_broker, mounts=v0.mounts).ok
     refused = produce(v1, new_broker, mounts=v0.mounts)
-    print('T', round(__import__('time').monotonic(),1), 'refused = produce(v1, new_broker, mounts', flush=True)
     assert not refused.ok and refused.error_class == SSL_AUTH_FAILED, refused
 
     simulator.complete_cluster_ca_rotation(v1.kafka_namespace, v1.cluster)
-    print('T', round(__import__('time').monotonic(),1), 'simulator.complete_cluster_ca_rotation(v', flush=True)
     v2 = wait_for_mirror_change(api, v1, wait_until, "ca.crt", "rotation completed")
-    print('T', round(__import__('time').monotonic(),1), 'v2 = wait_for_mirror_change(api, v1, wai', flush=True)
     assert load_certificates(v2.credentials["ca.crt"]) == [v1.cluster_ca.cert]
     assert produce(v2, new_broker).ok
     refused = produce(v2, old_broker)
-    print('T', round(__import__('time').monotonic(),1), 'refused = produce(v2, old_broker)', flush=True)
     assert not refused.ok and refused.error_class == SSL_AUTH_FAILED, refused
     old_broker.stop()
-    print('T', round(__import__('time').monotonic(),1), 'old_broker.stop()', flush=True)
     new_broker.stop()
-    print('T', round(__import__('time').monotonic(),1), 'new_broker.stop()', flush=True)

@@ -6,6 +6,7 @@ Strimzi simulator (test double) plays Strimzi's reconcile loop.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -263,20 +264,27 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
     ):
         barrier = threading.Barrier(len(names))
 
+        errors: list[BaseException] = []
+
         def create(name: str) -> None:
             barrier.wait()
-            make_bridgedapp(
-                api,
-                "burst",
-                name,
-                {"deploymentName": name, "kafka": {"clusterName": "shared", "replicas": 1}},
-            )
+            spec = {"deploymentName": name, "kafka": {"clusterName": "shared", "replicas": 1}}
+            for attempt in range(20):
+                try:
+                    make_bridgedapp(api, "burst", name, spec)
+                    return
+                except pykube.exceptions.HTTPError as err:  # 429 while a new CRD's storage initialises
+                    if err.code != 429 or attempt == 19:
+                        errors.append(err)
+                        return
+                    time.sleep(0.5)
 
         threads = [threading.Thread(target=create, args=(n,)) for n in names]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        assert errors == []
         for name in names:
             wait_until(
                 condition_is(api, "burst", name, "StrimziReady"),
