@@ -536,6 +536,10 @@ class KafkaBroker:
     itself and the admin identity. The principal is the certificate's subject DN (Kafka's default mapping), so a
     Strimzi-style certificate with subject `CN=<name>` authenticates as `User:CN=<name>`.
 
+    `listen_address` (a loopback address, default 127.0.0.1) is where CLIENTTLS listens and what `hosts_entries`
+    map the advertised name to: two brokers can then both serve a rendered `...svc:9093` at once (e.g. one with
+    the old and one with the new cluster CA during a rotation), each reached through its own hosts entry.
+
     Use as a context manager; `stop()` runs on every exit path (and at interpreter exit as a last resort).
     """
 
@@ -549,6 +553,7 @@ class KafkaBroker:
         dns_names: Sequence[str] = (),
         advertised_host: str = "127.0.0.1",
         tls_port: int | None = None,
+        listen_address: str = "127.0.0.1",
         extra_config: Mapping[str, str] | None = None,
         extra_trusted_client_cas: Sequence[CertificateAuthority] = (),
         version: str = KAFKA_VERSION,
@@ -563,6 +568,9 @@ class KafkaBroker:
         names = ["localhost", *dns_names, *([] if _is_ip(advertised_host) else [advertised_host])]
         self.dns_names = tuple(dict.fromkeys(names))
         self.advertised_host = advertised_host
+        if not (_is_ip(listen_address) and ipaddress.ip_address(listen_address).is_loopback):
+            raise ValueError(f"listen_address must be a loopback address, not {listen_address!r}")
+        self.listen_address = listen_address
         self.version = version
         self.extra_config = dict(extra_config or {})
         self.extra_trusted_client_cas = tuple(extra_trusted_client_cas)
@@ -600,7 +608,7 @@ class KafkaBroker:
     @property
     def hosts_entries(self) -> dict[str, str]:
         """/etc/hosts entries a client needs for `bootstrap` (e.g. a rendered `*.svc` name -> 127.0.0.1)."""
-        return {} if _is_ip(self.advertised_host) else {self.advertised_host: "127.0.0.1"}
+        return {} if _is_ip(self.advertised_host) else {self.advertised_host: self.listen_address}
 
     @property
     def log_file(self) -> Path:
@@ -641,15 +649,16 @@ class KafkaBroker:
         self.tls_port = self._requested_tls_port or _free_port()
         self.controller_port = _free_port()
         self.replication_port = _free_port()
-        self.local_port = 0 if _is_ip(self.advertised_host) else _free_port()
-        for port in (
-            self.tls_port,
-            self.controller_port,
-            self.replication_port,
-            self.local_port or self.tls_port,
+        own_address = _is_ip(self.advertised_host) and self.listen_address == "127.0.0.1"
+        self.local_port = 0 if own_address else _free_port()
+        for address, port in (
+            (self.listen_address, self.tls_port),
+            ("127.0.0.1", self.controller_port),
+            ("127.0.0.1", self.replication_port),
+            ("127.0.0.1", self.local_port or self.tls_port),
         ):
-            if _port_open(port):
-                raise KafkaError(f"port {port} on 127.0.0.1 is already in use")
+            if _port_open(port, address):
+                raise KafkaError(f"port {port} on {address} is already in use")
         properties = self._write_server_properties()
         log4j = self._write_log4j()
         self.cluster_id = _kafka_uuid()
@@ -711,7 +720,7 @@ class KafkaBroker:
         assert self._proc is not None and self._admin is not None
         phase = time.monotonic()
         deadline = phase + self.startup_timeout
-        while not _port_open(self.tls_port):
+        while not _port_open(self.tls_port, self.listen_address):
             if self._proc.poll() is not None:
                 raise KafkaError(
                     f"the Kafka broker exited with code {self._proc.returncode} while starting:\n{self.log_tail()}"
@@ -762,7 +771,9 @@ class KafkaBroker:
     def _write_tls(self) -> None:
         tls = self.workdir / "tls"
         server = self.cluster_ca.issue_server(
-            self.broker_name, dns_names=list(self.dns_names), ip_addresses=["127.0.0.1"]
+            self.broker_name,
+            dns_names=list(self.dns_names),
+            ip_addresses=list(dict.fromkeys(["127.0.0.1", self.listen_address])),
         )
         # Kafka's principal for a certificate is its subject DN in RFC 2253 form (what rfc4514_string gives).
         self.broker_principal = f"User:{server.cert.subject.rfc4514_string()}"
@@ -785,7 +796,7 @@ class KafkaBroker:
             "controller.listener.names": "CONTROLLER",
             "listeners": ",".join(
                 [
-                    f"CLIENTTLS://127.0.0.1:{self.tls_port}",
+                    f"CLIENTTLS://{self.listen_address}:{self.tls_port}",
                     *([f"LOCALTLS://127.0.0.1:{self.local_port}"] if self.local_port else []),
                     f"REPLICATION://127.0.0.1:{self.replication_port}",
                     f"CONTROLLER://127.0.0.1:{self.controller_port}",

@@ -2,8 +2,13 @@
 client identities from Strimzi-shaped CAs, and runners for the bridge's Kafka side (tier 1) and the real bridge
 (tier 2, skipped with the precise reason where no distribution can be had).
 
-Every test under tests/datapath is marked `datapath`; a test that uses `bridge_dist` is also marked `bridge`.
-When Java or the Kafka jars cannot be had: in CI the tests FAIL with the reason, locally they SKIP with it.
+Below those, the operator-rendered inputs (`rendered`, `rendered_broker`, `rendered_side`, `rendered_bridge`): a
+BridgedApp made Ready by the real operator on the session control plane, read back from the API server, and brokers
+serving exactly the bootstrap address it rendered.
+
+Every test under tests/datapath is marked `datapath`; one that reads the operator's output also `integration`; one
+that uses `bridge_dist` also `bridge`. When Java, the Kafka jars or a private mount namespace cannot be had: in CI
+the tests FAIL with the reason, locally they SKIP with it.
 """
 
 from __future__ import annotations
@@ -337,6 +342,7 @@ class RenderedApp:
     name: str
     app: dict[str, Any]  # the BridgedApp (spec and status)
     container: dict[str, Any]  # the injected `kafka-bridge` container
+    template_annotations: dict[str, str]  # the pod template's (the operator's config hash rolls the pods)
     volumes: list[dict[str, Any]]  # the pod template's volumes
     config_maps: dict[str, dict[str, Any]]  # name -> ConfigMap, for the volumes the container mounts
     secrets: dict[str, dict[str, Any]]  # name -> Secret, likewise
@@ -486,6 +492,7 @@ def read_rendered(api: pykube.HTTPClient, namespace: str, name: str) -> Rendered
         name=name,
         app=app,
         container=bridge[0],
+        template_annotations=dict(deploy["spec"]["template"]["metadata"].get("annotations") or {}),
         volumes=volumes,
         config_maps=config_maps,
         secrets=secrets,
