@@ -368,3 +368,52 @@ def _resource_versions(local: LocalCluster, objects: list[dict[str, Any]]) -> di
             args += ["-n", meta["namespace"]]
         out[f"{obj['kind']}/{meta['name']}"] = local.kubectl(*args).stdout
     return out
+
+
+def test_delete_completes_when_the_kafka_namespace_does_not_exist(
+    api, namespace, operator, wait_until
+) -> None:
+    spec = base_spec(unique("kc"), topics=[])
+    spec["kafka"]["namespace"] = "no-such-namespace"
+    make_bridgedapp(api, namespace, "astray", spec)
+    stalled = wait_until(
+        lambda: (
+            (c := conditions(api, namespace, "astray").get("StrimziReady", {})).get("reason")
+            == "NamespaceNotWatched"
+            and c
+        ),
+        timeout=PROVISION_TIMEOUT,
+        what="StrimziReady=False NamespaceNotWatched",
+    )
+    assert stalled["status"] == "False" and "no-such-namespace" in stalled["message"]
+    bridgedapp_kind(api).objects(api, namespace=namespace).get(name="astray").delete()
+    wait_until(
+        lambda: get_bridgedapp(api, namespace, "astray") is None, timeout=60, what="no stuck finalizer"
+    )
+
+
+def test_delete_completes_when_strimzi_is_gone(
+    fresh_cluster_factory, strimzi_manifest: Path, tmp_path: Path, wait_until
+) -> None:
+    local = fresh_cluster_factory("nostrimzi")
+    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
+    local.kubectl("create", "namespace", "shop")
+    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+    with (
+        simulator_running(local.kubeconfig),
+        operator_process(
+            local.kubeconfig, tmp_path / "operator.log", BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
+        ),
+    ):
+        make_bridgedapp(api, "shop", "orphan", {"deploymentName": "orphan", "kafka": {"replicas": 1}})
+        wait_until(
+            condition_is(api, "shop", "orphan", "UserReady"), timeout=PROVISION_TIMEOUT, what="UserReady"
+        )
+        # Strimzi is uninstalled under the app: its CRDs (and with them every Kafka object) and its namespace.
+        local.kubectl("delete", "crd", "-l", "app=strimzi", "--wait=true", "--timeout=60s")
+        local.kubectl("delete", "namespace", STRIMZI_NS, "--wait=false")
+        bridgedapp_kind(api).objects(api, namespace="shop").get(name="orphan").delete()
+        wait_until(
+            lambda: get_bridgedapp(api, "shop", "orphan") is None, timeout=60, what="no stuck finalizer"
+        )
