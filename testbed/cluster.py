@@ -395,7 +395,7 @@ class LocalCluster:
                 ready = sum(
                     1
                     for n in items
-                    for c in n.get("status", {}).get("conditions", [])
+                    for c in (n.get("status") or {}).get("conditions") or []
                     if c["type"] == "Ready" and c["status"] == "True"
                 )
                 if ready >= self.nodes:

@@ -80,7 +80,7 @@ def install_strimzi_crds(
     for name in names:
         while True:
             crd = api.session.get(f"{base}/{name}", timeout=30).json()
-            conditions = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+            conditions = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
             if conditions.get("Established") == "True":
                 break
             if time.monotonic() > deadline:

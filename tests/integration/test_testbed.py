@@ -150,7 +150,7 @@ def test_crd_becomes_established_and_its_schema_is_enforced(
 
     def established() -> bool:
         crd.reload()
-        conditions = crd.obj.get("status", {}).get("conditions", [])
+        conditions = (crd.obj.get("status") or {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     wait_until(established, what="CRD Established")
