@@ -116,6 +116,23 @@ def fresh_cluster_factory() -> Iterator[Callable[[str], LocalCluster]]:
         local.delete()
 
 
+@pytest.fixture
+def fresh_operator_cluster(
+    fresh_cluster_factory: Callable[[str], LocalCluster],
+) -> Callable[..., tuple[LocalCluster, pykube.HTTPClient]]:
+    """A cluster of its own with the BridgedApp CRD Established and the given namespaces created."""
+
+    def make(purpose: str, *namespaces: str) -> tuple[LocalCluster, pykube.HTTPClient]:
+        local = fresh_cluster_factory(purpose)
+        local.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
+        for ns in namespaces:
+            local.kubectl("create", "namespace", ns)
+        local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+        return local, pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+
+    return make
+
+
 # ---- helpers the tests share ------------------------------------------------------------------------------
 
 

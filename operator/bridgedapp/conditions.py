@@ -53,6 +53,15 @@ def waiting(type_: str, on: str) -> Check:
     return Check(type_, None, f"WaitingFor{on}", f"Waiting for {on} to become ready first.")
 
 
+def first_per_type(checks: list[Check]) -> list[Check]:
+    """One check per condition type, the first reported winning (a step that failed early explains most).
+
+    The API server rejects a status whose conditions repeat a type, so a repeat must never reach it.
+    """
+    seen: set[str] = set()
+    return [c for c in checks if not (c.type in seen or seen.add(c.type))]
+
+
 def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Check, Check, str]:
     """Ready, Reconciling, Stalled and the phase, from the component checks."""
     by_type = {c.type: c for c in checks}
@@ -128,6 +137,7 @@ def build_status(
 ) -> dict[str, Any]:
     """The complete status for this pass. When paused, component conditions keep their last values."""
     current = current or {}
+    checks = first_per_type(checks)
     ready, reconciling, stalled, phase = summarize(checks, paused=paused)
     all_checks = [*checks, ready, reconciling, stalled]
     if paused:

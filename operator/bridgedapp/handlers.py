@@ -92,13 +92,9 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     except KubeError as err:
         raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
     _report(app, outcome)
-    if outcome.retry_after is not None:
-        strimzi = next(
-            (c for c in (outcome.status or {}).get("conditions", []) if c["type"] == "StrimziReady"), {}
-        )
-        detail = strimzi.get("message") or "Strimzi is not usable yet"
+    if outcome is not None and outcome.retry_after is not None:
         raise kopf.TemporaryError(
-            f"{detail} Looking again in {outcome.retry_after:.0f}s.", delay=outcome.retry_after
+            f"{outcome.retry_reason} Looking again in {outcome.retry_after:.0f}s.", delay=outcome.retry_after
         )
 
 

@@ -148,6 +148,7 @@ class Kube:
         self._dyn = DynamicClient(api_client, cache_file=never_written, discoverer=_MemoryDiscoverer)
         self._lock = threading.RLock()
         self._resources: dict[tuple[str, str], Resource] = {}
+        self._server_version: tuple[int, int] | None = None
 
     @classmethod
     def from_env(cls, kubeconfig: str | None = None) -> Kube:
@@ -173,8 +174,15 @@ class Kube:
     # --- discovery -------------------------------------------------------------------------------------
 
     def server_version(self) -> tuple[int, int]:
-        info = k8s_client.VersionApi(self.api_client).get_code()
-        return int(re.sub(r"\D.*$", "", info.major)), int(re.sub(r"\D.*$", "", info.minor))
+        """(major, minor), read once: a server is not upgraded under a running operator's client often
+        enough to justify a GET /version on every pass."""
+        if self._server_version is None:
+            info = k8s_client.VersionApi(self.api_client).get_code()
+            self._server_version = (
+                int(re.sub(r"\D.*$", "", info.major)),
+                int(re.sub(r"\D.*$", "", info.minor)),
+            )
+        return self._server_version
 
     def served_versions(self, group: str, *, refresh: bool = False) -> builtins.list[str]:
         """Versions of an API group the server serves, preferred first; [] when the group is absent.

@@ -57,6 +57,7 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
     app: dict[str, Any] | None = None
     retry_after: float | None = None  # Strimzi is being installed: look again in this many seconds
+    retry_reason: str = ""
 
 
 @dataclass
@@ -72,6 +73,7 @@ class _Pass:
     bootstrap: str | None = None
     kafka_ready: bool = False
     retry_after: float | None = None
+    retry_reason: str = ""
     user_secret: dict[str, Any] | None = None
     ca_secret: dict[str, Any] | None = None
     config_hash: str | None = None
@@ -113,16 +115,20 @@ class Reconciler:
     # ---- entry points -------------------------------------------------------------------------------
 
     def reconcile_ref(self, namespace: str, name: str) -> Outcome | None:
-        """Reconcile by reference (a related object changed); gone or deleting apps are left alone."""
-        app = self.kube.get(APP_API, KIND, name, namespace)
-        if app is None or app["metadata"].get("deletionTimestamp"):
-            return None
-        return self.reconcile(app)
+        """Reconcile by reference (a related object changed); gone or deleting apps are left alone.
 
-    def reconcile(self, app: dict[str, Any]) -> Outcome:
-        meta = app["metadata"]
-        with self._locked(meta["namespace"], meta["name"]):
+        The app is read *after* taking its lock: a pass that waited for another one must compare against
+        the status that pass wrote, or it would write and announce the same transitions again.
+        """
+        with self._locked(namespace, name):
+            app = self.kube.get(APP_API, KIND, name, namespace)
+            if app is None or app["metadata"].get("deletionTimestamp"):
+                return None
             return self._reconcile(app)
+
+    def reconcile(self, app: dict[str, Any]) -> Outcome | None:
+        """Reconcile the app a BridgedApp event carried (read again under the lock, see reconcile_ref)."""
+        return self.reconcile_ref(app["metadata"]["namespace"], app["metadata"]["name"])
 
     # ---- the pass ------------------------------------------------------------------------------------
 
@@ -164,7 +170,7 @@ class Reconciler:
         extra["kafka"] = {k: v for k, v in extra["kafka"].items() if v is not None}
         status = c.build_status(current, p.checks, generation=generation, extra=extra)
         outcome = self._outcome(app, current, status, p.events)
-        outcome.retry_after = p.retry_after
+        outcome.retry_after, outcome.retry_reason = p.retry_after, p.retry_reason
         return outcome
 
     def _finish(
@@ -208,6 +214,7 @@ class Reconciler:
                 Check(c.STRIMZI_READY, False, err.reason, _sentence(err.message), stalled=stalled)
             )
             p.retry_after = None if stalled else INSTALL_RECHECK_SECONDS
+            p.retry_reason = _sentence(err.message)
             return
         p.kafka_ns = p.spec.kafka_namespace(p.strimzi.namespace)
         if not p.strimzi.watches(p.kafka_ns):
@@ -254,15 +261,15 @@ class Reconciler:
                     )
                 )
                 return
-            pool = kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner)
-            self.kube.create_if_absent(pool)
-            existing, created = self.kube.create_if_absent(
+            # Apps racing for a new cluster both apply it; the last one's `created-by` stands, and from then
+            # on only that creator applies the Kafka and its pool (same field manager: no conflict).
+            existing = self._create_owned(
                 kafka.build_kafka(spec, namespace=ns, api_version=api, owner=p.owner)
             )
-            if created:
-                p.events.append(
-                    Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
-                )
+            self._create_owned(kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner))
+            p.events.append(
+                Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
+            )
         else:
             creator = kafka.creator(existing)
             if creator == p.owner:
@@ -309,7 +316,7 @@ class Reconciler:
             meta = desired["metadata"]
             current = self.kube.get(desired["apiVersion"], desired["kind"], meta["name"], meta["namespace"])
             if current is None:
-                current, _ = self.kube.create_if_absent(desired)
+                current = self._create_owned(desired)
             their_cluster = (current["metadata"].get("labels") or {}).get("strimzi.io/cluster")
             if their_cluster != meta["labels"]["strimzi.io/cluster"]:
                 problems.append(f"KafkaTopic {meta['name']} belongs to cluster {their_cluster}")
@@ -463,6 +470,14 @@ class Reconciler:
         )
         ok, reason, message = rollout(deployment, p.config_hash)
         p.checks.append(Check(c.APP_AVAILABLE, ok, reason, message))
+
+    def _create_owned(self, desired: dict[str, Any]) -> dict[str, Any]:
+        """Create an object found absent, by server-side apply rather than POST.
+
+        A POST is recorded as an `Update` by our field manager, which server-side apply treats as another
+        manager: our own later applies to the object would then conflict with our own create.
+        """
+        return self.kube.apply(desired)
 
     def _apply_if_changed(
         self, desired: dict[str, Any], current: dict[str, Any] | None, p: _Pass, condition: str

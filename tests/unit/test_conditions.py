@@ -73,3 +73,13 @@ def test_transitions_name_changed_conditions() -> None:
     changed = {c["type"] for c in transitions(first, second)}
     assert "Ready" in changed and "StrimziReady" in changed
     assert transitions(second, second) == []
+
+
+def test_a_repeated_condition_type_never_reaches_the_status() -> None:
+    """The API server rejects repeated types (list-map key); the first report of a type wins."""
+    conflict = Check("KafkaReady", False, "Conflict", "field owned by someone", stalled=True)
+    checks = [ALL_OK[0], conflict, Check("KafkaReady", True, "KafkaReady", "ready"), *ALL_OK[2:]]
+    status = build_status(None, checks, generation=1, now="t0")
+    types = [c["type"] for c in status["conditions"]]
+    assert len(types) == len(set(types))
+    assert by_type(status)["KafkaReady"]["reason"] == "Conflict" and status["phase"] == "Degraded"

@@ -178,8 +178,7 @@ def test_pointing_at_another_deployment_moves_the_sidecar(api, namespace, operat
     make_deployment(api, namespace, "new")
     ready_app(api, namespace, "mover", "old", wait_until)
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="mover")
-    app.obj["spec"]["deploymentName"] = "new"
-    app.update()
+    app.patch({"spec": {"deploymentName": "new"}})  # a merge patch: no race with status writes
     wait_until(
         lambda: bridge_placement(deployment(api, namespace, "new")) == "initContainers",
         timeout=60,
@@ -207,8 +206,7 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
         .objects(api, namespace=STRIMZI_NS)
         .get(name=kc)
     )
-    kafka.annotations["test.bridgedapp.io/poke"] = "1"
-    kafka.update()
+    kafka.patch({"metadata": {"annotations": {"test.bridgedapp.io/poke": "1"}}})
     settle(cluster)
     assert operator_writes(cluster, after=mark) == []
 
@@ -310,8 +308,7 @@ def test_regular_container_when_native_sidecar_is_never(api, namespace, operator
     assert bridge_placement(deploy) == "containers"
     assert not deploy["spec"]["template"]["spec"].get("initContainers")
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="classic")
-    app.obj["spec"]["bridge"]["nativeSidecar"] = "Always"
-    app.update()
+    app.patch({"spec": {"bridge": {"nativeSidecar": "Always"}}})
     wait_until(
         lambda: bridge_placement(deployment(api, namespace, "classic")) == "initContainers",
         timeout=60,
@@ -328,9 +325,7 @@ def test_paused_changes_nothing_and_says_so(api, namespace, operator, wait_until
     ready_app(api, namespace, "still", "still", wait_until)
     before = deployment(api, namespace, "still")["metadata"]["resourceVersion"]
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="still")
-    app.obj["spec"]["paused"] = True
-    app.obj["spec"]["bridge"]["port"] = 8090
-    app.update()
+    app.patch({"spec": {"paused": True, "bridge": {"port": 8090}}})
     wait_until(
         lambda: get_bridgedapp(api, namespace, "still")["status"].get("phase") == "Paused",
         timeout=60,

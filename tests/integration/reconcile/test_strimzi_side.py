@@ -162,11 +162,9 @@ def test_idle_reconcile_writes_nothing(api, namespace, operator, cluster, wait_u
     mark = audit_now(cluster)
     # A change the operator watches but that changes nothing it cares about: it must reconcile and write nothing.
     kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=kc)
-    kafka.annotations["test.bridgedapp.io/poke"] = "1"
-    kafka.update()
+    kafka.patch({"metadata": {"annotations": {"test.bridgedapp.io/poke": "1"}}})
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="idle")
-    app.annotations["test.bridgedapp.io/poke"] = "1"  # a BridgedApp change outside spec
-    app.update()
+    app.patch({"metadata": {"annotations": {"test.bridgedapp.io/poke": "1"}}})  # a change outside spec
     settle(cluster)
     writes = [
         e
@@ -251,13 +249,9 @@ def test_retained_kafka_survives_its_last_user(api, namespace, operator, wait_un
 
 
 def test_twenty_bridgedapps_at_once_install_strimzi_once(
-    fresh_cluster_factory, strimzi_manifest: Path, tmp_path: Path, wait_until
+    fresh_operator_cluster, strimzi_manifest: Path, tmp_path: Path, wait_until
 ) -> None:
-    local = fresh_cluster_factory("twenty")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
-    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
-    local.kubectl("create", "namespace", "burst")
-    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+    local, api = fresh_operator_cluster("twenty", "burst")
     names = [f"app-{i:02d}" for i in range(20)]
     with operator_process(
         local.kubeconfig, tmp_path / "operator.log", BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
@@ -304,7 +298,7 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
     assert len(crd_writes) == 1, crd_writes
 
 
-def test_existing_strimzi_is_adopted_untouched(fresh_cluster_factory, tmp_path: Path, wait_until) -> None:
+def test_existing_strimzi_is_adopted_untouched(fresh_operator_cluster, tmp_path: Path, wait_until) -> None:
     from bridgedapp.strimzi import load_bundle
 
     from testbed.strimzi_bundle import bundle_path
@@ -312,10 +306,7 @@ def test_existing_strimzi_is_adopted_untouched(fresh_cluster_factory, tmp_path: 
     source = bundle_path("0.48.0")
     if source is None:
         pytest.fail("Strimzi 0.48.0 bundle not found: set BRIDGEDAPP_STRIMZI_BUNDLE_DIR")
-    local = fresh_cluster_factory("adopt")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
-    local.kubectl("create", "namespace", STRIMZI_NS)
-    local.kubectl("create", "namespace", "shop")
+    local, api = fresh_operator_cluster("adopt", STRIMZI_NS, "shop")
     bundle = tmp_path / "strimzi-0.48.0.yaml"
     objects = load_bundle(str(source), namespace=STRIMZI_NS)
     for obj in objects:  # as a platform team would have installed it: not ours
@@ -323,8 +314,6 @@ def test_existing_strimzi_is_adopted_untouched(fresh_cluster_factory, tmp_path: 
     bundle.write_text(yaml.safe_dump_all(objects))
     local.kubectl("apply", "--server-side", "--field-manager=platform-team", "-f", str(bundle))
     local.kubectl("wait", "--for=condition=Established", "crd/kafkas.kafka.strimzi.io", "--timeout=60s")
-    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
-    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
     local.kubectl(
         "rollout", "status", "-n", STRIMZI_NS, "deployment/strimzi-cluster-operator", "--timeout=60s"
     )
@@ -393,13 +382,9 @@ def test_delete_completes_when_the_kafka_namespace_does_not_exist(
 
 
 def test_delete_completes_when_strimzi_is_gone(
-    fresh_cluster_factory, strimzi_manifest: Path, tmp_path: Path, wait_until
+    fresh_operator_cluster, strimzi_manifest: Path, tmp_path: Path, wait_until
 ) -> None:
-    local = fresh_cluster_factory("nostrimzi")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
-    local.kubectl("apply", "--server-side", "-k", str(Path(__file__).resolve().parents[3] / "crds"))
-    local.kubectl("create", "namespace", "shop")
-    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
+    local, api = fresh_operator_cluster("nostrimzi", "shop")
     with (
         simulator_running(local.kubeconfig),
         operator_process(
@@ -417,3 +402,53 @@ def test_delete_completes_when_strimzi_is_gone(
         wait_until(
             lambda: get_bridgedapp(api, "shop", "orphan") is None, timeout=60, what="no stuck finalizer"
         )
+
+
+def test_the_creator_changes_its_kafka_and_the_pool_follows(api, namespace, operator, wait_until) -> None:
+    """The operator never conflicts with itself: objects it created are updated by its later applies."""
+    kc = unique("kc")
+    make_bridgedapp(api, namespace, "grower", base_spec(kc, topics=[]))
+    wait_until(
+        condition_is(api, namespace, "grower", "KafkaReady"), timeout=PROVISION_TIMEOUT, what="KafkaReady"
+    )
+    app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="grower")
+    app.patch({"spec": {"kafka": {"replicas": 2}}})
+    pools = strimzi_kind(api, "KafkaNodePool").objects(api, namespace=STRIMZI_NS)
+    wait_until(
+        lambda: [p.obj["spec"]["replicas"] for p in pools.filter(selector={"strimzi.io/cluster": kc})] == [2],
+        timeout=60,
+        what="node pool scaled to 2",
+    )
+    wait_until(
+        condition_is(api, namespace, "grower", "KafkaReady"), timeout=60, what="KafkaReady after scaling"
+    )
+    assert conditions(api, namespace, "grower")["Stalled"]["status"] == "False"
+
+
+def test_two_apps_racing_for_a_new_kafka_agree_on_its_creator(api, namespace, operator, wait_until) -> None:
+    kc = unique("kc")
+    barrier = threading.Barrier(2)
+
+    def create(name: str) -> None:
+        barrier.wait()
+        make_bridgedapp(api, namespace, name, base_spec(kc, topics=[]))
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name in ("left", "right"):
+        wait_until(
+            condition_is(api, namespace, name, "KafkaReady"), timeout=PROVISION_TIMEOUT, what=f"{name} ready"
+        )
+
+    def agreed() -> bool:
+        kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=kc).obj
+        pools = strimzi_kind(api, "KafkaNodePool").objects(api, namespace=STRIMZI_NS)
+        pool = next(iter(pools.filter(selector={"strimzi.io/cluster": kc}))).obj
+        creator = kafka["metadata"]["annotations"]["bridgedapp.io/created-by"]
+        return pool["metadata"]["labels"]["bridgedapp.io/owner"] == creator
+
+    wait_until(agreed, timeout=60, what="the Kafka and its pool name the same creator")
+    assert all(conditions(api, namespace, n)["Stalled"]["status"] == "False" for n in ("left", "right"))
