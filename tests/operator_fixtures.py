@@ -277,20 +277,36 @@ def operator_writes(cluster: LocalCluster, after: str = "") -> list[dict[str, An
     ]
 
 
+def writes_about(
+    cluster: LocalCluster, after: str, namespace: str, kafka_cluster: str
+) -> list[dict[str, Any]]:
+    """Operator writes since `after` to one app's objects: those in its namespace, its Kafka's objects and
+    its KafkaUser (named after the namespace). Other tests' cleanups may write meanwhile; they don't count."""
+    return [
+        e
+        for e in operator_writes(cluster, after=after)
+        if e.get("objectRef", {}).get("namespace") == namespace
+        or kafka_cluster in e.get("objectRef", {}).get("name", "")
+        or e.get("objectRef", {}).get("name", "").startswith(f"{namespace}.")
+    ]
+
+
 def audit_now(cluster: LocalCluster) -> str:
     """The timestamp of the newest audit event: a mark to compare later events against."""
     events = audit_events(cluster)
     return events[-1]["requestReceivedTimestamp"] if events else ""
 
 
-def settle(cluster: LocalCluster, quiet_for: float = 3.0, timeout: float = 90.0) -> None:
-    """Wait until the operator has written nothing for `quiet_for` seconds (controllers never go quiet)."""
+def settle(
+    cluster: LocalCluster, namespace: str, kafka_cluster: str, quiet_for: float = 3.0, timeout: float = 90.0
+) -> None:
+    """Wait until the operator has written nothing to one app's objects for `quiet_for` seconds."""
     deadline = time.monotonic() + timeout
-    seen, quiet_since = len(operator_writes(cluster)), time.monotonic()
+    seen, quiet_since = len(writes_about(cluster, "", namespace, kafka_cluster)), time.monotonic()
     while time.monotonic() - quiet_since < quiet_for:
         if time.monotonic() > deadline:
             pytest.fail(f"the operator kept writing for {timeout:.0f}s", pytrace=False)
         time.sleep(0.5)
-        now = len(operator_writes(cluster))
+        now = len(writes_about(cluster, "", namespace, kafka_cluster))
         if now != seen:
             seen, quiet_since = now, time.monotonic()

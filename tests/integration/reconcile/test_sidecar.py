@@ -24,9 +24,9 @@ from tests.operator_fixtures import (
     get_bridgedapp,
     make_bridgedapp,
     make_deployment,
-    operator_writes,
     settle,
     unique,
+    writes_about,
 )
 
 READY_TIMEOUT = 240
@@ -199,7 +199,7 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
     kc = app["spec"]["kafka"]["clusterName"]
     before = config_hash(deployment(api, namespace, "rot"))
 
-    settle(cluster)
+    settle(cluster, namespace, kc)
     mark = audit_now(cluster)
     kafka = (
         pykube.object_factory(api, "kafka.strimzi.io/v1", "Kafka")
@@ -207,8 +207,8 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
         .get(name=kc)
     )
     kafka.patch({"metadata": {"annotations": {"test.bridgedapp.io/poke": "1"}}})
-    settle(cluster)
-    assert operator_writes(cluster, after=mark) == []
+    settle(cluster, namespace, kc)
+    assert writes_about(cluster, mark, namespace, kc) == []
 
     simulator.rotate_cluster_ca(STRIMZI_NS, kc)
     wait_until(
