@@ -262,10 +262,17 @@ def test_a_field_owned_by_another_manager_is_a_conflict_not_an_overwrite(
     assert conflict["status"] == "False" and "argocd-controller" in conflict["message"]
     assert conditions(api, namespace, "pinned")["Stalled"]["status"] == "True"
     assert config_hash(deployment(api, namespace, "pinned")) == "pinned-by-gitops"
-    events = pykube.Event.objects(api, namespace=namespace).filter(
-        field_selector={"involvedObject.name": "pinned"}
+    # Kopf posts events asynchronously, in batches: wait for it rather than look once.
+    wait_until(
+        lambda: any(
+            e.obj.get("type") == "Warning" and e.obj.get("reason") == "Conflict"
+            for e in pykube.Event.objects(api, namespace=namespace).filter(
+                field_selector={"involvedObject.name": "pinned"}
+            )
+        ),
+        timeout=60,
+        what="a Warning event Conflict on the BridgedApp",
     )
-    assert any(e.obj.get("type") == "Warning" and e.obj.get("reason") == "Conflict" for e in events)
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:

@@ -146,11 +146,15 @@ def test_shared_kafka_creator_governs_and_others_get_a_warning(api, namespace, o
         .filter(selector={"strimzi.io/cluster": kc})
     )
     assert [p.obj["spec"]["replicas"] for p in kafka_pools] == [1]  # no fight over the object
-    events = pykube.Event.objects(api, namespace=namespace).filter(
-        field_selector={"involvedObject.name": "second"}
-    )
-    assert any(
-        e.obj.get("reason") == "KafkaSettingsIgnored" and e.obj.get("type") == "Warning" for e in events
+    wait_until(  # Kopf posts events asynchronously
+        lambda: any(
+            e.obj.get("reason") == "KafkaSettingsIgnored" and e.obj.get("type") == "Warning"
+            for e in pykube.Event.objects(api, namespace=namespace).filter(
+                field_selector={"involvedObject.name": "second"}
+            )
+        ),
+        timeout=60,
+        what="a Warning event KafkaSettingsIgnored",
     )
 
 
@@ -405,7 +409,12 @@ def test_delete_completes_when_strimzi_is_gone(
             condition_is(api, "shop", "orphan", "UserReady"), timeout=PROVISION_TIMEOUT, what="UserReady"
         )
         # Strimzi is uninstalled under the app: its CRDs (and with them every Kafka object) and its namespace.
-        local.kubectl("delete", "crd", "-l", "app=strimzi", "--wait=true", "--timeout=60s")
+        local.kubectl("delete", "crd", "-l", "app=strimzi", "--wait=false")
+        wait_until(
+            lambda: local.kubectl("get", "crd", "kafkas.kafka.strimzi.io", check=False).returncode != 0,
+            timeout=180,
+            what="Strimzi's CRDs gone",
+        )
         local.kubectl("delete", "namespace", STRIMZI_NS, "--wait=false")
         bridgedapp_kind(api).objects(api, namespace="shop").get(name="orphan").delete()
         wait_until(
