@@ -11,10 +11,8 @@ also gets SIGTERM from the kernel if this process dies without unwinding (PR_SET
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ from bridgedapp.settings import Settings
 from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo
 
 from testbed.cluster import LocalCluster
+from testbed.operator_process import running_operator
 from testbed.strimzi_bundle import bundle_path, missing_reason
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -283,43 +282,17 @@ def app_ready(obj: dict[str, Any]) -> bool:
 # ---- the operator as its users run it --------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the bench dies, even by SIGKILL (Linux prctl)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 @contextlib.contextmanager
 def operator_process(env: Env, log_name: str, namespaces: tuple[str, ...] = ()) -> Iterator[subprocess.Popen]:
     """`python -m bridgedapp run` against the bench's cluster (all namespaces unless told); stopped on exit."""
-    argv = [sys.executable, "-m", "bridgedapp", "run"]
-    for ns in namespaces:
-        argv += ["--namespace", ns]
-    child_env = {
-        **os.environ,
-        "KUBECONFIG": str(env.kubeconfig),
-        "BRIDGEDAPP_STRIMZI_MANIFEST": str(env.manifest),
-    }
-    log_path = env.logs / f"{log_name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            argv,
-            env=child_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # only prctl: safe before exec
-            cwd=REPO,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    args = [arg for ns in namespaces for arg in ("--namespace", ns)]
+    with running_operator(
+        env.kubeconfig,
+        env.logs / f"{log_name}.log",
+        args=args,
+        env={"BRIDGEDAPP_STRIMZI_MANIFEST": str(env.manifest)},
+    ) as proc:
+        yield proc
 
 
 def operator_log_tail(env: Env, log_name: str, lines: int = 30) -> str:

@@ -22,6 +22,7 @@ import pytest
 from kopf.testing import KopfRunner
 
 from testbed.cluster import LocalCluster
+from testbed.operator_process import running_operator
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -229,26 +230,8 @@ def secret_text(secret: dict[str, Any], key: str) -> str:
 @contextlib.contextmanager
 def operator_process(kubeconfig: Path, log_file: Path, **env: str) -> Iterator[Any]:
     """The operator as its users run it (`bridgedapp run`), for clusters other than the session's."""
-    import subprocess
-    import sys
-
-    full_env = {**os.environ, "KUBECONFIG": str(kubeconfig), **env}
-    with log_file.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridgedapp", "run", "--verbose"],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_operator(kubeconfig, log_file, args=["--verbose"], env=env) as proc:
+        yield proc
 
 
 # ---- the audit log: what the operator wrote, seen by the API server itself --------------------------------

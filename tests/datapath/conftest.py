@@ -43,6 +43,7 @@ from testbed.bridge import (
 from testbed.kafka import ClientIdentity, KafkaBroker, KafkaError, ensure_kafka_libs
 from testbed.strimzi_sim import StrimziSimulator
 from testbed.strimzi_sim.ca import CertificateAuthority
+from tests.conftest import in_ci
 from tests.operator_fixtures import (
     condition_is,
     get_bridgedapp,
@@ -73,12 +74,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 names.insert(0, "bridge_dist")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
-
-
 def _unavailable(reason: str) -> None:
-    if _in_ci():
+    if in_ci():
         pytest.fail(f"data path unavailable in CI: {reason}", pytrace=False)
     pytest.skip(f"data path unavailable: {reason}")
 
