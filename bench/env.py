@@ -28,6 +28,7 @@ from bridgedapp.settings import Settings
 from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo
 
 from testbed.cluster import LocalCluster
+from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
 from testbed.strimzi_bundle import bundle_path, missing_reason
 from testbed.strimzi_sim import StrimziSimulator
@@ -172,7 +173,7 @@ def open_env(stack: contextlib.ExitStack, logs: Path) -> Env:
     timings["strimzi_install"] = time.monotonic() - mark
     say(f"Strimzi {info.version} ready in {info.namespace} after {timings['strimzi_install']:.1f}s")
 
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(cluster.kubeconfig)))
+    api = pykube_client(cluster.kubeconfig)
     return Env(
         cluster=cluster,
         api=api,

@@ -22,6 +22,7 @@ import pykube
 import pytest
 
 from testbed.cluster import ClusterError, LocalCluster
+from testbed.kubeclient import pykube_client
 from testbed.toolchain import Binaries, ToolchainError, can_build, ensure_binaries
 
 pytest_plugins = ["tests.operator_fixtures"]  # the operator, simulator and CRD fixtures
@@ -88,7 +89,7 @@ def kubeconfig(cluster: LocalCluster) -> Path:
 @pytest.fixture(scope="session")
 def api(kubeconfig: Path) -> pykube.HTTPClient:
     """pykube-ng client with admin rights: how tests observe and drive the cluster."""
-    return pykube.HTTPClient(pykube.KubeConfig.from_file(str(kubeconfig)))
+    return pykube_client(kubeconfig)
 
 
 def _wait_until(

@@ -22,6 +22,7 @@ import pytest
 from kopf.testing import KopfRunner
 
 from testbed.cluster import LocalCluster
+from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
@@ -129,7 +130,7 @@ def fresh_operator_cluster(
         for ns in namespaces:
             local.kubectl("create", "namespace", ns)
         local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=30s")
-        return local, pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+        return local, pykube_client(local.kubeconfig)
 
     return make
 

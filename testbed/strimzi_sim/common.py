@@ -20,6 +20,8 @@ from typing import Any
 import pykube
 import requests
 
+from testbed.kubeclient import pykube_client
+
 log = logging.getLogger("testbed.strimzi_sim")
 
 GROUP = "kafka.strimzi.io"
@@ -66,7 +68,7 @@ class ApiError(RuntimeError):
 
 def make_client(kubeconfig: Path | str) -> pykube.HTTPClient:
     """A pykube client of our own (one per thread: a requests Session is not shared across threads)."""
-    return pykube.HTTPClient(pykube.KubeConfig.from_file(str(kubeconfig)), timeout=HTTP_TIMEOUT)
+    return pykube_client(kubeconfig, timeout=HTTP_TIMEOUT)
 
 
 class Api:

@@ -28,6 +28,8 @@ import pykube
 import pytest
 from bridgedapp import OPERATOR_NAMESPACE
 
+from testbed.kubeclient import pykube_client
+
 T = TypeVar("T")
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -269,7 +271,7 @@ def kind_cluster(pytestconfig: pytest.Config) -> Iterator[KindCluster]:
             )
             print(f"[e2e] loading {IMAGE} into the nodes", flush=True)
             run("kind", "load", "docker-image", IMAGE, "--name", name, stream=True, timeout=600)
-        api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(kubeconfig)))
+        api = pykube_client(kubeconfig)
         cluster = KindCluster(name, kubeconfig, api)
         manifests = _operator_manifests(workdir)
         cluster.kubectl(

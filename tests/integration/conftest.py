@@ -15,6 +15,7 @@ from bridgedapp.kube import Kube
 
 from testbed import strimzi_bundle
 from testbed.cluster import LocalCluster
+from testbed.kubeclient import pykube_client
 
 
 @pytest.fixture(scope="session")
@@ -99,5 +100,5 @@ def strimzi_crds(fresh_cluster: Callable[[str], LocalCluster]) -> StrimziCrds:
     operator's own tests find a foreign, partial Strimzi and refuse to install one.
     """
     local = fresh_cluster("strimzi-crds")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    api = pykube_client(local.kubeconfig)
     return StrimziCrds(cluster=local, api=api, version="1.2.0", names=install_strimzi_crds(api, "1.2.0"))

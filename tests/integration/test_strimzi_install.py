@@ -31,6 +31,7 @@ from bridgedapp.strimzi import (
 )
 
 from testbed.cluster import LocalCluster
+from testbed.kubeclient import pykube_client
 from testbed.strimzi_bundle import bundle_path, missing_reason
 
 INSTALL_NS = "kafka"
@@ -115,7 +116,7 @@ def install_run(fresh_cluster: Callable[[str], LocalCluster]) -> InstallRun:
     manifest = bundle("1.2.0")
     local = fresh_cluster("strimzi-install")
     kube = Kube.from_env(str(local.kubeconfig))
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    api = pykube_client(local.kubeconfig)
     settings = Settings(strimzi_manifest=str(manifest), strimzi_namespace=INSTALL_NS, install_timeout=300)
 
     never = captured(StrimziEnsurer(kube, dataclasses.replace(settings, strimzi_install="never")).ensure)
@@ -307,7 +308,7 @@ def adopt_run(
         strimzi_manifest=str(bundle("1.2.0")), strimzi_namespace=INSTALL_NS, install_timeout=300
     )
     local = fresh_cluster("strimzi-adopt")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    api = pykube_client(local.kubeconfig)
     kube = Kube.from_env(str(local.kubeconfig))
     objects = foreign_bundle_objects()
     folder = tmp_path_factory.mktemp("foreign-strimzi")

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, p
 from cryptography.x509.oid import NameOID
 
 from testbed.cluster import LocalCluster
+from testbed.kubeclient import pykube_client
 from testbed.strimzi_sim import StrimziSimulator
 from tests.conftest import WaitUntil
 from tests.integration.conftest import StrimziCrds, install_strimzi_crds
@@ -554,7 +555,7 @@ def test_no_writes_once_converged(
 def strimzi_048(fresh_cluster: Callable[[str], LocalCluster]) -> StrimziCrds:
     """A private control plane with the Strimzi 0.48.0 CRDs, which serve kafka.strimzi.io/v1beta2 only."""
     local = fresh_cluster("strimzi-048")
-    api = pykube.HTTPClient(pykube.KubeConfig.from_file(str(local.kubeconfig)))
+    api = pykube_client(local.kubeconfig)
     return StrimziCrds(cluster=local, api=api, version="0.48.0", names=install_strimzi_crds(api, "0.48.0"))
 
 
