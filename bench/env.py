@@ -27,6 +27,7 @@ from bridgedapp.kube import Kube
 from bridgedapp.settings import Settings
 from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo
 
+from testbed.audit import AuditLog
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
@@ -315,59 +316,30 @@ def check_alive(proc: subprocess.Popen, env: Env, log_name: str) -> None:
 # ---- the audit log: who asked the API server what ----------------------------------------------------------------
 
 
-class AuditLog:
-    """Reads the API server's audit log (Metadata level: no bodies) from where it was last read."""
+def collect_by_agent(
+    log: AuditLog, expected: dict[str, int], timeout: float = 15.0
+) -> dict[str, list[dict[str, Any]]]:
+    """Events per User-Agent prefix: waits until each has its expected count, then a quiet moment.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-
-    def skip(self) -> None:
-        """Forget everything logged so far."""
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def read(self) -> list[dict[str, Any]]:
-        """New complete events (stage ResponseComplete) since the last read."""
-        if not self.path.exists():
-            return []
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            chunk = f.read()
-        end = chunk.rfind(b"\n") + 1
-        self.offset += end
-        events = []
-        for line in chunk[:end].splitlines():
-            if not line.strip():
-                continue
-            event = json.loads(line)
-            if event.get("stage") == "ResponseComplete":
-                events.append(event)
-        return events
-
-    def collect(self, expected: dict[str, int], timeout: float = 15.0) -> dict[str, list[dict[str, Any]]]:
-        """Events per User-Agent prefix: waits until each has its expected count, then a quiet moment.
-
-        The log lags the responses a little; events of other clients are dropped.
-        """
-        found: dict[str, list[dict[str, Any]]] = {agent: [] for agent in expected}
-        deadline = time.monotonic() + timeout
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            new = 0
-            for event in self.read():
-                agent = event.get("userAgent", "")
-                for prefix in found:
-                    if agent.startswith(prefix):
-                        found[prefix].append(event)
-                        new += 1
-            if new:
-                quiet_since = time.monotonic()
-            elif (
-                all(len(found[a]) >= n for a, n in expected.items()) and time.monotonic() - quiet_since > 0.5
-            ):
-                break
-            time.sleep(0.1)
-        return found
+    The log lags the responses a little; events of other clients are dropped.
+    """
+    found: dict[str, list[dict[str, Any]]] = {agent: [] for agent in expected}
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        new = 0
+        for event in log.read():
+            agent = event.get("userAgent", "")
+            for prefix in found:
+                if agent.startswith(prefix):
+                    found[prefix].append(event)
+                    new += 1
+        if new:
+            quiet_since = time.monotonic()
+        elif all(len(found[a]) >= n for a, n in expected.items()) and time.monotonic() - quiet_since > 0.5:
+            break
+        time.sleep(0.1)
+    return found
 
 
 def request_key(event: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from bench.env import (
     BenchError,
     Env,
     app_ready,
+    collect_by_agent,
     request_key,
     sample_app_spec,
     sample_deployment,
@@ -112,7 +113,7 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
             status_writes += outcome.status is not None
     passes = rounds * count
 
-    events = audit.collect({UA_GET: passes, UA_PASS: passes})
+    events = collect_by_agent(audit, {UA_GET: passes, UA_PASS: passes})
     get_events, pass_events = events[UA_GET], events[UA_PASS]
     reads = [e for e in pass_events if e["verb"] not in WRITE_VERBS]
     writes = [e for e in pass_events if e["verb"] in WRITE_VERBS]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import time
 import uuid
@@ -21,6 +20,7 @@ import pykube
 import pytest
 from kopf.testing import KopfRunner
 
+from testbed.audit import AuditLog
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
@@ -241,13 +241,13 @@ OPERATOR_AGENTS = ("OpenAPI-Generator", "kopf")  # the operator's two clients: i
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 
 
+_audit_logs: dict[Path, AuditLog] = {}
+
+
 def audit_events(cluster: LocalCluster) -> list[dict[str, Any]]:
-    events = []
-    for line in cluster.audit_log.read_text().splitlines():
-        event = json.loads(line)
-        if event.get("stage") == "ResponseComplete":
-            events.append(event)
-    return events
+    """Every complete event of the cluster's audit log so far (one reader per log: each line is parsed once)."""
+    log = _audit_logs.setdefault(cluster.audit_log, AuditLog(cluster.audit_log))
+    return log.events()
 
 
 def operator_writes(cluster: LocalCluster, after: str = "") -> list[dict[str, Any]]:

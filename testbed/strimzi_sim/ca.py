@@ -16,6 +16,7 @@ local Kafka broker's certificates, the tests) speaks real TLS. RSA keys are 2048
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import os
 import secrets
@@ -69,7 +70,13 @@ def load_certificates(pem: bytes | str) -> list[x509.Certificate]:
 
 def load_private_key(pem: bytes | str) -> rsa.RSAPrivateKey:
     """An RSA private key from PEM (PKCS#8 or PKCS#1)."""
-    data = pem.encode() if isinstance(pem, str) else pem
+    return _parse_private_key(pem.encode() if isinstance(pem, str) else pem)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_private_key(data: bytes) -> rsa.RSAPrivateKey:
+    """Parsing checks the RSA key's consistency (~55 ms for 2048 bits): the simulator re-reads every CA key on
+    every pass, so a profile of the test suite found it spending most of its CPU here. Keys are immutable."""
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise TypeError(f"expected an RSA private key, got {type(key).__name__}")

@@ -285,7 +285,9 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
                         errors.append(err)
                         return
                     time.sleep(0.5)
-                except Exception as err:  # a thread's exception would otherwise vanish and its app never exist
+                except (
+                    Exception
+                ) as err:  # a thread's exception would otherwise vanish and its app never exist
                     errors.append(err)
                     return
 
