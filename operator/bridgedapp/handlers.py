@@ -119,7 +119,7 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
 def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
     for namespace, name in sorted(set(refs)):
         try:
-            outcome = memo.reconciler.reconcile_ref(namespace, name)
+            outcome = memo.reconciler.reconcile_ref(namespace, name, coalesce=True)
         except KubeError as err:
             log.warning("reconcile of %s/%s after a related change failed: %s", namespace, name, err)
             continue
