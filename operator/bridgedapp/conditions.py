@@ -48,6 +48,16 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# False for now and resolving by itself (an install, Strimzi catching up, pods rolling): an admin is told as
+# news (a Normal event), not as a Warning. Any other False reason is a problem worth a Warning.
+IN_PROGRESS = frozenset({"Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut"})
+
+
+def event_type(status: str, reason: str) -> str:
+    """The Kubernetes event type announcing a condition's change to `status` with `reason`."""
+    return "Warning" if status == "False" and reason not in IN_PROGRESS else "Normal"
+
+
 def waiting(type_: str, on: str) -> Check:
     """A component that cannot be judged until an earlier one is ready."""
     return Check(type_, None, f"WaitingFor{on}", f"Waiting for {on} to become ready first.")

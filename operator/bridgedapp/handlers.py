@@ -14,7 +14,16 @@ from typing import Any
 
 import kopf
 
-from bridgedapp import FIELD_MANAGER, FINALIZER, GROUP, MANAGED_BY_LABELS, OWNER_LABEL, PLURAL, VERSION
+from bridgedapp import (
+    FIELD_MANAGER,
+    FINALIZER,
+    GROUP,
+    MANAGED_BY_LABELS,
+    OWNER_LABEL,
+    PLURAL,
+    VERSION,
+    waiting,
+)
 from bridgedapp.kube import Kube, KubeError
 from bridgedapp.reconciler import Event, Outcome, Reconciler, references
 from bridgedapp.settings import Settings
@@ -51,6 +60,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.reporting_component = FIELD_MANAGER
+    waiting.install()  # a retry that only waits for Strimzi's install is logged at INFO
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 8
     operator_settings = getattr(memo, "settings", None) or Settings.from_env()
@@ -93,9 +103,10 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
     _report(app, outcome)
     if outcome is not None and outcome.retry_after is not None:
-        raise kopf.TemporaryError(
-            f"{outcome.retry_reason} Looking again in {outcome.retry_after:.0f}s.", delay=outcome.retry_after
-        )
+        message = f"{outcome.retry_reason} Looking again in {outcome.retry_after:.0f}s."
+        if outcome.retry_is_wait:
+            raise waiting.Waiting(message, delay=outcome.retry_after)
+        raise kopf.TemporaryError(message, delay=outcome.retry_after)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -21,7 +21,7 @@ from bridgedapp import GROUP, KIND, PLURAL, VERSION
 from bridgedapp import conditions as c
 from bridgedapp.builders import bridge, kafka, sidecar, topics, user
 from bridgedapp.builders.common import owner_value
-from bridgedapp.builders.strimzi_readiness import bootstrap_tls, readiness
+from bridgedapp.builders.strimzi_readiness import WAITING, bootstrap_tls, readiness
 from bridgedapp.conditions import Check
 from bridgedapp.kube import ApplyConflict, Kube
 from bridgedapp.models import BridgedAppSpec, parse_spec
@@ -58,6 +58,7 @@ class Outcome:
     app: dict[str, Any] | None = None
     retry_after: float | None = None  # Strimzi is being installed: look again in this many seconds
     retry_reason: str = ""
+    retry_is_wait: bool = False  # nothing failed, something is in progress (logged as news, not as an error)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class _Pass:
     kafka_ready: bool = False
     retry_after: float | None = None
     retry_reason: str = ""
+    retry_is_wait: bool = False
     user_secret: dict[str, Any] | None = None
     ca_secret: dict[str, Any] | None = None
     config_hash: str | None = None
@@ -184,7 +186,11 @@ class Reconciler:
         extra["kafka"] = {k: v for k, v in extra["kafka"].items() if v is not None}
         status = c.build_status(current, p.checks, generation=generation, extra=extra)
         outcome = self._outcome(app, current, status, p.events)
-        outcome.retry_after, outcome.retry_reason = p.retry_after, p.retry_reason
+        outcome.retry_after, outcome.retry_reason, outcome.retry_is_wait = (
+            p.retry_after,
+            p.retry_reason,
+            p.retry_is_wait,
+        )
         return outcome
 
     def _finish(
@@ -207,10 +213,9 @@ class Reconciler:
                 cond["type"] == c.READY and cond["status"] != "True"
             ):
                 continue
-            if cond["status"] == "True":
-                events.append(Event("Normal", cond["reason"], f"{cond['type']}: {cond['message']}"))
-            elif cond["status"] == "False":
-                events.append(Event("Warning", cond["reason"], f"{cond['type']}: {cond['message']}"))
+            if cond["status"] in ("True", "False"):
+                kind = c.event_type(cond["status"], cond["reason"])
+                events.append(Event(kind, cond["reason"], f"{cond['type']}: {cond['message']}"))
         if status == current:
             return Outcome(None, events, app)
         meta = app["metadata"]
@@ -229,6 +234,7 @@ class Reconciler:
             )
             p.retry_after = None if stalled else INSTALL_RECHECK_SECONDS
             p.retry_reason = _sentence(err.message)
+            p.retry_is_wait = err.reason == "Installing"
             return
         p.kafka_ns = p.spec.kafka_namespace(p.strimzi.namespace)
         if not p.strimzi.watches(p.kafka_ns):
@@ -324,6 +330,7 @@ class Reconciler:
             return
         pending: list[str] = []
         problems: list[str] = []
+        failing = 0  # pending topics Strimzi reports a problem with (the others it has not reconciled yet)
         for desired in topics.build_topics(
             p.spec, namespace=p.kafka_ns, api_version=p.strimzi.api_version, owner=p.owner
         ):
@@ -335,9 +342,10 @@ class Reconciler:
             if their_cluster != meta["labels"]["strimzi.io/cluster"]:
                 problems.append(f"KafkaTopic {meta['name']} belongs to cluster {their_cluster}")
                 continue
-            ok, _, message = readiness(current)
+            ok, reason, message = readiness(current)
             if not ok:
                 pending.append(f"{meta['name']}: {message}")
+                failing += reason != WAITING
         if problems:
             p.checks.append(
                 Check(
@@ -349,7 +357,8 @@ class Reconciler:
                 )
             )
         elif pending:
-            p.checks.append(Check(c.TOPICS_READY, False, "TopicsNotReady", "; ".join(pending)))
+            reason = "TopicsNotReady" if failing else WAITING
+            p.checks.append(Check(c.TOPICS_READY, False, reason, "; ".join(pending)))
         else:
             p.checks.append(
                 Check(c.TOPICS_READY, True, "TopicsReady", f"{len(p.spec.topics)} topic(s) ready.")

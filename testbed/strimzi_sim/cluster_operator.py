@@ -50,6 +50,7 @@ from testbed.strimzi_sim.common import (
     paused,
     paused_status,
     secret_object,
+    skipped_if_terminating,
     unb64,
 )
 
@@ -452,4 +453,5 @@ class ClusterOperator:
     def reconcile(self, ctx: Context) -> None:
         for (namespace, _), kafka in sorted(ctx.snapshot.of("Kafka").items()):
             if ctx.watched(namespace) and not kafka["metadata"].get("deletionTimestamp"):
-                reconcile_kafka(ctx, kafka)
+                with skipped_if_terminating():
+                    reconcile_kafka(ctx, kafka)

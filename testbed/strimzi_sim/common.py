@@ -7,6 +7,7 @@ references, condition shapes), read from Strimzi's source; nothing here talks to
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -66,6 +67,19 @@ class ApiError(RuntimeError):
     """The API server refused a request; the message carries its status and reason, never a body of data."""
 
 
+class NamespaceTerminating(ApiError):
+    """HTTP 403: nothing new may be created in a namespace that is being deleted."""
+
+
+@contextlib.contextmanager
+def skipped_if_terminating() -> Iterator[None]:
+    """Strimzi reconciles each resource on its own: one in a namespace being deleted fails alone, quietly."""
+    try:
+        yield
+    except NamespaceTerminating as err:
+        log.info("skipped: %s", err)
+
+
 def make_client(kubeconfig: Path | str) -> pykube.HTTPClient:
     """A pykube client of our own (one per thread: a requests Session is not shared across threads)."""
     return pykube_client(kubeconfig, timeout=HTTP_TIMEOUT)
@@ -111,6 +125,8 @@ class Api:
             return None
         if response.status_code == 409:
             raise Conflict(f"{method} {path}: {_server_message(response)}")
+        if response.status_code == 403 and "is being terminated" in _server_message(response):
+            raise NamespaceTerminating(f"{method} {path}: {_server_message(response)}")
         if response.status_code >= 400:
             raise ApiError(f"{method} {path}: HTTP {response.status_code}: {_server_message(response)}")
         return response.json() if response.content else {}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from testbed.strimzi_sim.cluster_operator import broker_count
-from testbed.strimzi_sim.common import Context, condition, kafka_uuid, key_of, paused
+from testbed.strimzi_sim.common import Context, condition, kafka_uuid, key_of, paused, skipped_if_terminating
 from testbed.strimzi_sim.user_operator import entity_operator_deployed, entity_operator_namespace
 
 
@@ -88,4 +88,5 @@ class TopicOperator:
             cluster = kafka["metadata"]["name"]
             for topic in ctx.snapshot.in_namespace("KafkaTopic", watched, cluster):
                 if not topic["metadata"].get("deletionTimestamp"):
-                    reconcile_topic(ctx, kafka, brokers, topic)
+                    with skipped_if_terminating():
+                        reconcile_topic(ctx, kafka, brokers, topic)

@@ -35,6 +35,7 @@ from testbed.strimzi_sim.common import (
     paused,
     paused_status,
     secret_object,
+    skipped_if_terminating,
     unb64,
 )
 
@@ -201,4 +202,5 @@ class UserOperator:
                 continue
             for user in ctx.snapshot.in_namespace("KafkaUser", watched, cluster):
                 if not user["metadata"].get("deletionTimestamp"):
-                    reconcile_user(ctx, kafka, ca, user)
+                    with skipped_if_terminating():
+                        reconcile_user(ctx, kafka, ca, user)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from bridgedapp.builders.strimzi_readiness import WAITING
 from bridgedapp.conditions import (
     COMPONENTS,
     Check,
     build_status,
+    event_type,
     merge_conditions,
     summarize,
     transitions,
@@ -83,3 +86,20 @@ def test_a_repeated_condition_type_never_reaches_the_status() -> None:
     types = [c["type"] for c in status["conditions"]]
     assert len(types) == len(set(types))
     assert by_type(status)["KafkaReady"]["reason"] == "Conflict" and status["phase"] == "Degraded"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "expected"),
+    [
+        ("True", "KafkaReady", "Normal"),
+        ("False", "Installing", "Normal"),  # resolves by itself: news
+        ("False", WAITING, "Normal"),
+        ("False", "RollingOut", "Normal"),
+        ("False", "InstallFailed", "Warning"),  # needs someone's attention
+        ("False", "NotReady", "Warning"),
+        ("False", "TopicsNotReady", "Warning"),
+        ("False", "DeploymentNotFound", "Warning"),
+    ],
+)
+def test_only_problems_are_warnings(status: str, reason: str, expected: str) -> None:
+    assert event_type(status, reason) == expected

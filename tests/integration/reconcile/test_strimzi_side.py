@@ -266,9 +266,8 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
 ) -> None:
     local, api = fresh_operator_cluster("twenty", "burst")
     names = [f"app-{i:02d}" for i in range(20)]
-    with operator_process(
-        local.kubeconfig, tmp_path / "operator.log", BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
-    ):
+    log = tmp_path / "operator.log"
+    with operator_process(local.kubeconfig, log, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)):
         barrier = threading.Barrier(len(names))
 
         errors: list[BaseException] = []
@@ -314,6 +313,15 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
         e for e in operator_writes(local) if e["objectRef"].get("name") == "kafkas.kafka.strimzi.io"
     ]
     assert len(crd_writes) == 1, crd_writes
+    # The apps waited for the install: news at INFO in the log and in Normal events, never an error.
+    waits = [line for line in log.read_text().splitlines() if "failed temporarily: Waiting:" in line]
+    assert waits, "no app waited for the install"
+    assert all("[INFO" in line for line in waits), waits[:3]
+    installing = [
+        e.obj for e in pykube.Event.objects(api, namespace="burst") if e.obj["reason"] == "Installing"
+    ]
+    assert installing, "no app announced the install"
+    assert {e["type"] for e in installing} == {"Normal"}, installing[:3]
 
 
 def test_existing_strimzi_is_adopted_untouched(fresh_operator_cluster, tmp_path: Path, wait_until) -> None:
