@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from testbed.kafka import JAVA_DIR, cache_dir, die_with_parent, ensure_kafka_libs, java_program_command
+from testbed.lifecycle import Started
 
 KAFKA_SIDE_PROGRAM = JAVA_DIR / "BridgeKafkaSide.java"
 KAFKA_SIDE_LOG4J = JAVA_DIR / "log4j2-stderr.properties"
@@ -653,7 +654,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-class RealBridge:
+class RealBridge(Started):
     """The real Strimzi HTTP Bridge (tier 2), started as its image starts it and stopped on every exit path.
 
     Runs `<STRIMZI_HOME>/bin/kafka_bridge_run.sh --config-file=<copy of the rendered properties>` on Java 21+ in a
@@ -690,7 +691,6 @@ class RealBridge:
         self.host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self.port = int(props.get("http.port", "8080"))
         self.management_port = int(props.get("http.management.port", "8081"))
-        self.start_seconds = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
         self._stage: Path | None = None
         self._log: IO[bytes] | None = None
@@ -714,24 +714,11 @@ class RealBridge:
         except (OSError, AssertionError):
             return "(no log)"
 
-    def __enter__(self) -> RealBridge:
-        self.start()
-        return self
+    def _ready_message(self) -> str:
+        return f"Strimzi HTTP Bridge ({dist_version(self.dist)}) ready at {self.url} in {self.start_seconds:.1f}s"
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        started = time.monotonic()
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        self.start_seconds = time.monotonic() - started
-        _say(
-            f"Strimzi HTTP Bridge ({dist_version(self.dist)}) ready at {self.url} in {self.start_seconds:.1f}s"
-        )
+    def _announce(self, message: str) -> None:
+        _say(message)
 
     def _start(self) -> None:
         java_home = self.java_home

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from testbed.lifecycle import Started
 from testbed.strimzi_sim.ca import CertificateAuthority
 
 KAFKA_VERSION = "4.3.1"
@@ -525,7 +526,7 @@ class _AdminSession:
         self._stderr.close()
 
 
-class KafkaBroker:
+class KafkaBroker(Started):
     """One KRaft node (broker + controller) on 127.0.0.1 whose every listener requires a client certificate.
 
     Listeners: CLIENTTLS (the one clients use: trusts `clients_ca`, like Strimzi's `tls` listener; advertised as
@@ -585,7 +586,6 @@ class KafkaBroker:
         self.controller_port = 0
         self.replication_port = 0
         self.cluster_id = ""
-        self.start_seconds = 0.0
         self.timings: dict[str, float] = {}  # seconds per start phase: format, listening, ready
         self.admin: ClientIdentity | None = None
         self.broker_principal = ""
@@ -622,25 +622,14 @@ class KafkaBroker:
             + _tail_file(self.workdir / "stdout.log", 15)
         )
 
-    def __enter__(self) -> KafkaBroker:
-        self.start()
-        return self
+    def _ready_message(self) -> str:
+        return f"Kafka {self.version} ready at {self.bootstrap} in {self.start_seconds:.1f}s"
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Format the storage, start the broker, wait until an admin call answers; KafkaError otherwise."""
-        started = time.monotonic()
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        self.start_seconds = time.monotonic() - started
-        _say(self.progress, f"Kafka {self.version} ready at {self.bootstrap} in {self.start_seconds:.1f}s")
+    def _announce(self, message: str) -> None:
+        _say(self.progress, message)
 
     def _start(self) -> None:
+        """Format the storage, start the broker, wait until an admin call answers; KafkaError otherwise."""
         self.libs = ensure_kafka_libs(self.version, progress=self.progress)
         java = java_binary()
         for sub in ("data", "logs", "tls", "admin"):

@@ -111,6 +111,9 @@ def _target(kind: str, name: str | None, namespace: str | None) -> str:
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
+NAMESPACE_TERMINATING = "NamespaceTerminating"
+
+
 def _translate(exc: Exception, target: str, *, apply: bool = False) -> KubeError:
     """Turn a client exception into KubeError (or ApplyConflict), keeping the server's own message."""
     if isinstance(exc, ApiException):
@@ -128,6 +131,8 @@ def _translate(exc: Exception, target: str, *, apply: bool = False) -> KubeError
                 conflicts.append(FieldConflict(field=cause.get("field", "?"), manager=manager))
             if conflicts or reason == "Conflict":
                 return ApplyConflict(target, conflicts, message)
+        if exc.status == 403 and any(cause.get("reason") == NAMESPACE_TERMINATING for cause in causes):
+            reason = NAMESPACE_TERMINATING  # nothing may be created or changed in a namespace being deleted
         return KubeError(reason, f"{target}: {message}", int(exc.status or 0))
     return KubeError("Unreachable", f"{target}: cannot reach the API server: {exc}", 0)
 

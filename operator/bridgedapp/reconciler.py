@@ -23,7 +23,7 @@ from bridgedapp.builders import bridge, kafka, sidecar, topics, user
 from bridgedapp.builders.common import owner_value
 from bridgedapp.builders.strimzi_readiness import WAITING, bootstrap_tls, readiness
 from bridgedapp.conditions import Check
-from bridgedapp.kube import ApplyConflict, Kube
+from bridgedapp.kube import NAMESPACE_TERMINATING, ApplyConflict, Kube, KubeError
 from bridgedapp.models import BridgedAppSpec, parse_spec
 from bridgedapp.observe import injection_matches, is_subset, rollout
 from bridgedapp.settings import Settings
@@ -559,7 +559,13 @@ class Reconciler:
                 return events
             targets = {spec.deployment_name, _prev_deploy(app.get("status") or {})} - {None}
             for name in sorted(t for t in targets if t):
-                if self._remove_injection(meta["namespace"], name):
+                try:
+                    removed = self._remove_injection(meta["namespace"], name)
+                except KubeError as err:
+                    if err.reason != NAMESPACE_TERMINATING:
+                        raise
+                    removed = False  # the Deployment goes with its namespace: nothing to take back
+                if removed:
                     events.append(
                         Event("Normal", "SidecarRemoved", f"Removed the bridge from Deployment {name}.")
                     )

@@ -55,6 +55,9 @@ def bridge_placement(obj: dict[str, Any] | None) -> str | None:
     return None
 
 
+HOLD = "test.bridgedapp.io/hold"
+
+
 def config_hash(obj: dict[str, Any]) -> str | None:
     return (obj["spec"]["template"]["metadata"].get("annotations") or {}).get("bridgedapp.io/config-hash")
 
@@ -220,8 +223,15 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
     assert (
         base64.b64decode(secret["data"]["ca.crt"]).decode().count("BEGIN CERTIFICATE") == 2
     )  # old and new CA trusted
-    wait_until(condition_is(api, namespace, "rot", "Ready"), timeout=60, what="Ready after the roll")
     new_hash = config_hash(deployment(api, namespace, "rot"))
+
+    def ready_with_new_hash() -> bool:
+        # The Deployment shows the new hash before the status does: a Ready read in between is the old one's.
+        app = get_bridgedapp(api, namespace, "rot") or {}
+        bridge_hash = ((app.get("status") or {}).get("bridge") or {}).get("configHash")
+        return bridge_hash == new_hash and condition_is(api, namespace, "rot", "Ready")()
+
+    wait_until(ready_with_new_hash, timeout=60, what="Ready after the roll, with the new config hash")
     pods = pykube.Pod.objects(api, namespace=namespace).filter(selector={"app": "rot"})
     assert {p.obj["metadata"]["annotations"]["bridgedapp.io/config-hash"] for p in pods if p.ready} == {
         new_hash
@@ -306,6 +316,23 @@ def test_delete_completes_when_the_deployment_is_gone(api, namespace, operator, 
     pykube.Deployment.objects(api, namespace=namespace).get(name="gone").delete()
     bridgedapp_kind(api).objects(api, namespace=namespace).get(name="gone").delete()
     wait_until(lambda: get_bridgedapp(api, namespace, "gone") is None, timeout=60, what="no stuck finalizer")
+
+
+def test_deleting_the_namespace_completes_cleanup(api, namespace, operator, wait_until) -> None:
+    """Deleting the app's namespace deletes the BridgedApp with it: its cleanup still completes, and still
+    takes the sidecar back from a Deployment that outlives it (here held by a finalizer)."""
+    make_deployment(api, namespace, "doomed")
+    ready_app(api, namespace, "doomed", "doomed", wait_until)
+    deploy = pykube.Deployment.objects(api, namespace=namespace).get(name="doomed")
+    deploy.patch({"metadata": {"finalizers": [HOLD]}})
+    pykube.Namespace.objects(api).get(name=namespace).delete()
+    try:
+        wait_until(
+            lambda: get_bridgedapp(api, namespace, "doomed") is None, timeout=60, what="no stuck finalizer"
+        )
+        assert bridge_placement(deployment(api, namespace, "doomed")) is None
+    finally:
+        deploy.patch({"metadata": {"finalizers": None}})
 
 
 def test_regular_container_when_native_sidecar_is_never(api, namespace, operator, wait_until) -> None:
