@@ -8,6 +8,7 @@ through an in-memory Kopf index, so status follows Strimzi without polling.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -127,15 +128,21 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
 # ---- related objects: each change re-reconciles the BridgedApps that use it ------------------------------
 
 
-def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
-    for namespace, name in sorted(set(refs)):
-        try:
-            outcome = memo.reconciler.reconcile_ref(namespace, name, coalesce=True)
-        except KubeError as err:
-            log.warning("reconcile of %s/%s after a related change failed: %s", namespace, name, err)
-            continue
-        if outcome is not None and outcome.app is not None:
-            _post(outcome.app, outcome.events)
+async def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
+    """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread."""
+    claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
+    for namespace, name in claimed:
+        await asyncio.to_thread(_run_claimed, memo, namespace, name)
+
+
+def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> None:
+    try:
+        outcome = memo.reconciler.reconcile_claimed(namespace, name)
+    except KubeError as err:
+        log.warning("reconcile of %s/%s after a related change failed: %s", namespace, name, err)
+        return
+    if outcome is not None and outcome.app is not None:
+        _post(outcome.app, outcome.events)
 
 
 def _named(kind: str):  # type: ignore[no-untyped-def]
@@ -148,30 +155,34 @@ def _named(kind: str):  # type: ignore[no-untyped-def]
 
 
 @kopf.on.event("apps", "v1", "deployments", when=_named("Deployment"))
-def deployment_changed(
+async def deployment_changed(
     namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Drift repair: a Deployment replaced without the sidecar, or created late, is (re)injected."""
-    _reconcile_refs(memo, bridgedapp_refs.get(("Deployment", namespace, name), []))
+    await _reconcile_refs(memo, bridgedapp_refs.get(("Deployment", namespace, name), []))
 
 
 @kopf.on.event(STRIMZI_GROUP, "kafkas", when=_named("Kafka"))
-def kafka_changed(namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any) -> None:
-    _reconcile_refs(memo, bridgedapp_refs.get(("Kafka", namespace, name), []))
+async def kafka_changed(
+    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
+    await _reconcile_refs(memo, bridgedapp_refs.get(("Kafka", namespace, name), []))
 
 
 @kopf.on.event(STRIMZI_GROUP, "kafkausers", when=_named("KafkaUser"))
-def user_changed(namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any) -> None:
-    _reconcile_refs(memo, bridgedapp_refs.get(("KafkaUser", namespace, name), []))
+async def user_changed(
+    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
+    await _reconcile_refs(memo, bridgedapp_refs.get(("KafkaUser", namespace, name), []))
 
 
 @kopf.on.event(STRIMZI_GROUP, "kafkatopics", labels={OWNER_LABEL: kopf.PRESENT})
-def topic_changed(labels: kopf.Labels, memo: kopf.Memo, bridgedapp_refs: kopf.Index, **_: Any) -> None:
-    _reconcile_refs(memo, bridgedapp_refs.get(("Owner", labels[OWNER_LABEL]), []))
+async def topic_changed(labels: kopf.Labels, memo: kopf.Memo, bridgedapp_refs: kopf.Index, **_: Any) -> None:
+    await _reconcile_refs(memo, bridgedapp_refs.get(("Owner", labels[OWNER_LABEL]), []))
 
 
 @kopf.on.event("", "v1", "secrets", labels={"strimzi.io/kind": kopf.PRESENT})
-def strimzi_secret_changed(
+async def strimzi_secret_changed(
     namespace: str, name: str, labels: kopf.Labels, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Strimzi issued or rotated a certificate: re-mirror it (the config hash then rolls the pods)."""
@@ -184,13 +195,17 @@ def strimzi_secret_changed(
             if name == f"{cluster}-cluster-ca-cert"
             else []
         )
-    _reconcile_refs(memo, refs)
+    await _reconcile_refs(memo, refs)
 
 
 @kopf.on.event("", "v1", "secrets", labels=MANAGED_BY_LABELS)
 @kopf.on.event("", "v1", "configmaps", labels=MANAGED_BY_LABELS)
-def owned_object_changed(body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any) -> None:
+async def owned_object_changed(
+    body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
     """Someone edited or deleted the mirrored Secret or the bridge ConfigMap: put it back."""
     for ref in body.metadata.get("ownerReferences", []):
         if ref.get("kind") == "BridgedApp":
-            _reconcile_refs(memo, bridgedapp_refs.get(("Owned", body.metadata.namespace, ref["name"]), []))
+            await _reconcile_refs(
+                memo, bridgedapp_refs.get(("Owned", body.metadata.namespace, ref["name"]), [])
+            )

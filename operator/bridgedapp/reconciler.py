@@ -105,7 +105,7 @@ class Reconciler:
         self.ensurer = ensurer or StrimziEnsurer(kube, settings)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._queued: set[tuple[str, str]] = set()  # apps with a coalescing pass waiting for their lock
+        self._queued: set[tuple[str, str]] = set()  # apps with a claimed pass that has not started
 
     @contextmanager
     def _locked(self, namespace: str, name: str) -> Iterator[None]:
@@ -117,26 +117,33 @@ class Reconciler:
 
     # ---- entry points -------------------------------------------------------------------------------
 
-    def reconcile_ref(self, namespace: str, name: str, *, coalesce: bool = False) -> Outcome | None:
+    def claim(self, namespace: str, name: str) -> bool:
+        """Ask for a pass of this app because a related object changed; False when one is already queued.
+
+        A queued pass has not read anything yet, so it will see this change too. Claims are taken as events
+        arrive, before a worker thread is free: a restart's first listings of each watch otherwise ran one
+        full pass per related object, about 8 per app.
+        """
+        with self._locks_guard:
+            if (namespace, name) in self._queued:
+                return False
+            self._queued.add((namespace, name))
+            return True
+
+    def reconcile_claimed(self, namespace: str, name: str) -> Outcome | None:
+        """The pass a successful `claim` asked for."""
+        return self.reconcile_ref(namespace, name, claimed=True)
+
+    def reconcile_ref(self, namespace: str, name: str, *, claimed: bool = False) -> Outcome | None:
         """Reconcile by reference (a related object changed); gone or deleting apps are left alone.
 
         The app is read *after* taking its lock: a pass that waited for another one must compare against
         the status that pass wrote, or it would write and announce the same transitions again.
-
-        With `coalesce`, a change that finds a pass for the same app already waiting for the lock leaves it to
-        that pass (which has not read anything yet, so it sees this change too) and returns None. A restart
-        otherwise ran one full pass per related object in each watch's first listing: about 8 per app.
         """
-        key = (namespace, name)
-        if coalesce:
-            with self._locks_guard:
-                if key in self._queued:
-                    return None
-                self._queued.add(key)
         with self._locked(namespace, name):
-            if coalesce:
+            if claimed:
                 with self._locks_guard:
-                    self._queued.discard(key)  # from here on, a new change needs a pass of its own
+                    self._queued.discard((namespace, name))  # from here on, a change needs a pass of its own
             app = self.kube.get(APP_API, KIND, name, namespace)
             if app is None or app["metadata"].get("deletionTimestamp"):
                 return None

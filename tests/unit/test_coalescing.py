@@ -1,7 +1,7 @@
-"""Related-object changes coalesce: while a pass for an app waits for its lock, further changes ride on it.
+"""Related-object changes coalesce: while a claimed pass for an app has not started, further changes ride on it.
 
-The pass itself is replaced by a recorder here; what is under test is the queueing rule in
-`Reconciler.reconcile_ref`, which no cluster is needed to exercise deterministically. The restart figures it
+The pass itself is replaced by a recorder here; what is under test is the claiming rule of `Reconciler.claim`
+and `reconcile_claimed`, which no cluster is needed to exercise deterministically. The restart figures it
 changes are measured in bench/ (docs/bench.md, "passes/app").
 """
 
@@ -43,18 +43,20 @@ class GatedReconciler(Reconciler):
 
 
 class Calls:
-    """Concurrent reconcile_ref calls for one app, each in its own thread."""
+    """Concurrent changes of one app's related objects, each handled as the operator does: claim on arrival,
+    then run the claimed pass in a thread; or, with `own=True`, the app's own handler (no claim)."""
 
-    def __init__(self, reconciler: Reconciler, count: int, **kwargs: Any) -> None:
+    def __init__(self, reconciler: Reconciler, count: int, *, own: bool = False) -> None:
         self.results: list[Outcome | None] = [None] * count
-        self.threads = [
-            threading.Thread(target=self._call, args=(reconciler, i, kwargs)) for i in range(count)
-        ]
+        self.threads = [threading.Thread(target=self._call, args=(reconciler, i, own)) for i in range(count)]
         for t in self.threads:
             t.start()
 
-    def _call(self, reconciler: Reconciler, i: int, kwargs: dict[str, Any]) -> None:
-        self.results[i] = reconciler.reconcile_ref("shop", "orders", **kwargs)
+    def _call(self, reconciler: Reconciler, i: int, own: bool) -> None:
+        if own:
+            self.results[i] = reconciler.reconcile_ref("shop", "orders")
+        elif reconciler.claim("shop", "orders"):
+            self.results[i] = reconciler.reconcile_claimed("shop", "orders")
 
     def finished(self) -> int:
         return sum(not t.is_alive() for t in self.threads)
@@ -75,9 +77,9 @@ def wait_for(predicate: Any) -> None:
 
 def test_changes_during_a_pass_share_one_following_pass() -> None:
     r = GatedReconciler()
-    running = Calls(r, 1, coalesce=True)
+    running = Calls(r, 1)
     assert r.running.wait(5)
-    during = Calls(r, 7, coalesce=True)  # a restart's first listings: more related objects of the same app
+    during = Calls(r, 7)  # a restart's first listings: more related objects of the same app
     wait_for(lambda: during.finished() == 6)  # six leave it to the seventh, which waits for the lock
     r.gate.set()
     running.join()
@@ -90,20 +92,32 @@ def test_changes_one_after_another_each_get_a_pass() -> None:
     r = GatedReconciler()
     r.gate.set()
     for _ in range(3):  # nothing overlaps, so nothing is skipped
-        assert r.reconcile_ref("shop", "orders", coalesce=True) is not None
+        assert r.claim("shop", "orders")
+        assert r.reconcile_claimed("shop", "orders") is not None
     assert r.passes == 3
 
 
 def test_the_apps_own_handler_never_coalesces() -> None:
     """Kopf's create/update/resume handler needs its pass's outcome (retries), so it always runs one."""
     r = GatedReconciler()
-    running = Calls(r, 1, coalesce=True)
+    running = Calls(r, 1)
     assert r.running.wait(5)
-    waiting = Calls(r, 1, coalesce=True)
+    waiting = Calls(r, 1)
     wait_for(lambda: len(r._queued) == 1)
-    own = Calls(r, 2)
+    own = Calls(r, 2, own=True)
     r.gate.set()
     running.join()
     waiting.join()
     assert all(o is not None for o in own.join())
     assert r.passes == 4
+
+
+def test_a_claim_taken_before_any_worker_is_free_absorbs_later_changes() -> None:
+    """As at a restart: events arrive faster than threads run passes; one claim covers them all."""
+    r = GatedReconciler()
+    r.gate.set()
+    assert r.claim("shop", "orders")
+    assert not any(r.claim("shop", "orders") for _ in range(7))
+    assert r.reconcile_claimed("shop", "orders") is not None
+    assert r.passes == 1
+    assert r.claim("shop", "orders"), "once the pass has started, a new change gets a pass of its own"
