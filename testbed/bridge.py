@@ -39,8 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from testbed.kafka import JAVA_DIR, cache_dir, die_with_parent, ensure_kafka_libs, java_program_command
-from testbed.lifecycle import Started
+from testbed.kafka import JAVA_DIR, cache_dir, ensure_kafka_libs, java_program_command
+from testbed.lifecycle import Started, die_with_parent
 
 KAFKA_SIDE_PROGRAM = JAVA_DIR / "BridgeKafkaSide.java"
 KAFKA_SIDE_LOG4J = JAVA_DIR / "log4j2-stderr.properties"

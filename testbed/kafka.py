@@ -15,14 +15,12 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import ipaddress
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from testbed.lifecycle import Started
+from testbed.lifecycle import Started, die_with_parent
 from testbed.strimzi_sim.ca import CertificateAuthority
 
 KAFKA_VERSION = "4.3.1"
@@ -168,24 +166,6 @@ def ensure_kafka_libs(version: str = KAFKA_VERSION, progress: bool = True) -> Pa
         size = sum(j.stat().st_size for j in jars) / 1e6
         _say(progress, f"{len(jars)} jars ({size:.0f} MB) in {libs} after {time.monotonic() - started:.1f}s")
     return libs
-
-
-def _libc_prctl() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _libc_prctl()  # looked up here, not in the forked child (no dlopen between fork and exec)
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """preexec_fn: the child gets SIGTERM when the process that started it dies, even by SIGKILL, so a killed
-    test run leaves no broker or bridge behind (Linux prctl PR_SET_PDEATHSIG; kept across exec)."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def java_binary() -> str:

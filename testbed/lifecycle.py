@@ -1,9 +1,29 @@
-"""The start/stop contract the test bed's long-running processes share (Kafka broker, Strimzi HTTP Bridge)."""
+"""What the test bed's child processes share: they die with us, and the long-running ones start and stop alike."""
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import time
-from typing import Self
+from typing import Any, Self
+
+
+def _libc_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here, not in the forked child (no dlopen between fork and exec)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM when the process that started it dies, even by SIGKILL, so a killed
+    test run leaves no broker, bridge or operator behind (Linux prctl PR_SET_PDEATHSIG; kept across exec)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 class Started:

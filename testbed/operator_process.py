@@ -6,21 +6,15 @@ Shared by the tests that need an operator on a cluster of their own and by the b
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from testbed.lifecycle import die_with_parent
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when our process dies, even by SIGKILL (Linux prctl)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @contextlib.contextmanager
@@ -36,7 +30,7 @@ def running_operator(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # only prctl: safe before exec
+            preexec_fn=die_with_parent,
             cwd=REPO,
         )
         try:
