@@ -103,11 +103,12 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     except KubeError as err:
         raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
     _report(app, outcome)
-    if outcome is not None and outcome.retry_after is not None:
-        message = f"{outcome.retry_reason} Looking again in {outcome.retry_after:.0f}s."
-        if outcome.retry_is_wait:
-            raise waiting.Waiting(message, delay=outcome.retry_after)
-        raise kopf.TemporaryError(message, delay=outcome.retry_after)
+    retry = outcome.retry if outcome is not None else None
+    if retry is not None:
+        message = f"{retry.reason} Looking again in {retry.after:.0f}s."
+        if retry.is_wait:
+            raise waiting.Waiting(message, delay=retry.after)
+        raise kopf.TemporaryError(message, delay=retry.after)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

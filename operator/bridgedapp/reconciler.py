@@ -49,6 +49,15 @@ class Event:
     message: str
 
 
+@dataclass(frozen=True)
+class Retry:
+    """Look again in `after` seconds (Strimzi is not usable yet), saying why."""
+
+    after: float
+    reason: str
+    is_wait: bool = False  # nothing failed, something is in progress (logged as news, not as an error)
+
+
 @dataclass
 class Outcome:
     """What a pass decided: the status to store (None: unchanged) and the events worth posting."""
@@ -56,9 +65,7 @@ class Outcome:
     status: dict[str, Any] | None
     events: list[Event] = field(default_factory=list)
     app: dict[str, Any] | None = None
-    retry_after: float | None = None  # Strimzi is being installed: look again in this many seconds
-    retry_reason: str = ""
-    retry_is_wait: bool = False  # nothing failed, something is in progress (logged as news, not as an error)
+    retry: Retry | None = None
 
 
 @dataclass
@@ -73,9 +80,7 @@ class _Pass:
     kafka_ns: str = ""
     bootstrap: str | None = None
     kafka_ready: bool = False
-    retry_after: float | None = None
-    retry_reason: str = ""
-    retry_is_wait: bool = False
+    retry: Retry | None = None
     user_secret: dict[str, Any] | None = None
     ca_secret: dict[str, Any] | None = None
     config_hash: str | None = None
@@ -193,11 +198,7 @@ class Reconciler:
         extra["kafka"] = {k: v for k, v in extra["kafka"].items() if v is not None}
         status = c.build_status(current, p.checks, generation=generation, extra=extra)
         outcome = self._outcome(app, current, status, p.events)
-        outcome.retry_after, outcome.retry_reason, outcome.retry_is_wait = (
-            p.retry_after,
-            p.retry_reason,
-            p.retry_is_wait,
-        )
+        outcome.retry = p.retry
         return outcome
 
     def _finish(
@@ -239,9 +240,10 @@ class Reconciler:
             p.checks.append(
                 Check(c.STRIMZI_READY, False, err.reason, _sentence(err.message), stalled=stalled)
             )
-            p.retry_after = None if stalled else INSTALL_RECHECK_SECONDS
-            p.retry_reason = _sentence(err.message)
-            p.retry_is_wait = err.reason == "Installing"
+            if not stalled:
+                p.retry = Retry(
+                    INSTALL_RECHECK_SECONDS, _sentence(err.message), is_wait=err.reason == "Installing"
+                )
             return
         p.kafka_ns = p.spec.kafka_namespace(p.strimzi.namespace)
         if not p.strimzi.watches(p.kafka_ns):
