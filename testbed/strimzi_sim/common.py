@@ -125,10 +125,11 @@ class Api:
             return None
         if response.status_code == 409:
             raise Conflict(f"{method} {path}: {_server_message(response)}")
-        if response.status_code == 403 and "is being terminated" in _server_message(response):
-            raise NamespaceTerminating(f"{method} {path}: {_server_message(response)}")
         if response.status_code >= 400:
-            raise ApiError(f"{method} {path}: HTTP {response.status_code}: {_server_message(response)}")
+            message = _server_message(response)
+            if response.status_code == 403 and "is being terminated" in message:
+                raise NamespaceTerminating(f"{method} {path}: {message}")
+            raise ApiError(f"{method} {path}: HTTP {response.status_code}: {message}")
         return response.json() if response.content else {}
 
     def get(self, path: str) -> dict[str, Any] | None:
