@@ -224,6 +224,21 @@ def condition_is(
     return ConditionCheck(api, namespace, name, type_, status)
 
 
+def event_posted(
+    api: pykube.HTTPClient, namespace: str, involved: str, type_: str, reason: str
+) -> Callable[[], bool]:
+    """A `wait_until` predicate: an event of `type_` and `reason` about `involved` exists. Kopf posts events
+    asynchronously, in batches, so tests wait for one rather than look once."""
+
+    def posted() -> bool:
+        events = pykube.Event.objects(api, namespace=namespace).filter(
+            field_selector={"involvedObject.name": involved}
+        )
+        return any(e.obj.get("type") == type_ and e.obj.get("reason") == reason for e in events)
+
+    return posted
+
+
 def secret_text(secret: dict[str, Any], key: str) -> str:
     return base64.b64decode(secret["data"][key]).decode()
 

@@ -21,6 +21,7 @@ from tests.operator_fixtures import (
     bridgedapp_kind,
     condition_is,
     conditions,
+    event_posted,
     get_bridgedapp,
     make_bridgedapp,
     make_deployment,
@@ -272,14 +273,8 @@ def test_a_field_owned_by_another_manager_is_a_conflict_not_an_overwrite(
     assert conflict["status"] == "False" and "argocd-controller" in conflict["message"]
     assert conditions(api, namespace, "pinned")["Stalled"]["status"] == "True"
     assert config_hash(deployment(api, namespace, "pinned")) == "pinned-by-gitops"
-    # Kopf posts events asynchronously, in batches: wait for it rather than look once.
     wait_until(
-        lambda: any(
-            e.obj.get("type") == "Warning" and e.obj.get("reason") == "Conflict"
-            for e in pykube.Event.objects(api, namespace=namespace).filter(
-                field_selector={"involvedObject.name": "pinned"}
-            )
-        ),
+        event_posted(api, namespace, "pinned", "Warning", "Conflict"),
         timeout=60,
         what="a Warning event Conflict on the BridgedApp",
     )

@@ -21,6 +21,7 @@ from tests.operator_fixtures import (
     bridgedapp_kind,
     condition_is,
     conditions,
+    event_posted,
     get_bridgedapp,
     make_bridgedapp,
     make_deployment,
@@ -146,13 +147,8 @@ def test_shared_kafka_creator_governs_and_others_get_a_warning(api, namespace, o
         .filter(selector={"strimzi.io/cluster": kc})
     )
     assert [p.obj["spec"]["replicas"] for p in kafka_pools] == [1]  # no fight over the object
-    wait_until(  # Kopf posts events asynchronously
-        lambda: any(
-            e.obj.get("reason") == "KafkaSettingsIgnored" and e.obj.get("type") == "Warning"
-            for e in pykube.Event.objects(api, namespace=namespace).filter(
-                field_selector={"involvedObject.name": "second"}
-            )
-        ),
+    wait_until(
+        event_posted(api, namespace, "second", "Warning", "KafkaSettingsIgnored"),
         timeout=60,
         what="a Warning event KafkaSettingsIgnored",
     )
@@ -284,10 +280,8 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
                         errors.append(err)
                         return
                     time.sleep(0.5)
-                except (
-                    Exception
-                ) as err:  # a thread's exception would otherwise vanish and its app never exist
-                    errors.append(err)
+                except Exception as err:
+                    errors.append(err)  # a thread's exception would otherwise vanish, and its app never exist
                     return
 
         threads = [threading.Thread(target=create, args=(n,)) for n in names]
