@@ -31,6 +31,7 @@ from testbed.audit import AuditLog
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
+from testbed.polling import poll
 from testbed.strimzi_bundle import bundle_path, missing_reason
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -191,14 +192,10 @@ def open_env(stack: contextlib.ExitStack, logs: Path) -> Env:
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.25) -> Any:
     """Poll until `predicate` returns something truthy; BenchError naming `what` when time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+    value = poll(predicate, timeout=timeout, interval=interval)
+    if not value:
+        raise BenchError(f"timed out after {timeout:.0f}s waiting for {what}")
+    return value
 
 
 def watch_until(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 from testbed.cluster import ClusterError, LocalCluster
 from testbed.kubeclient import pykube_client
+from testbed.polling import poll
 from testbed.toolchain import Binaries, ToolchainError, can_build, ensure_binaries
 
 pytest_plugins = ["tests.operator_fixtures"]  # the operator, simulator and CRD fixtures
@@ -96,16 +96,12 @@ def _wait_until(
     predicate: Callable[[], T | None], timeout: float = 60.0, what: str = "condition", interval: float = 0.2
 ) -> T:
     """Poll until predicate returns something truthy and return it; fail naming `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            explain = getattr(predicate, "explain", None)  # a predicate may say what it last saw
-            detail = f"\n{explain()}" if callable(explain) else ""
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}", pytrace=False)
-        time.sleep(interval)
+    result = poll(predicate, timeout=timeout, interval=interval)
+    if not result:
+        explain = getattr(predicate, "explain", None)  # a predicate may say what it last saw
+        detail = f"\n{explain()}" if callable(explain) else ""
+        pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}{detail}", pytrace=False)
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +28,7 @@ import pytest
 from bridgedapp import OPERATOR_NAMESPACE
 
 from testbed.kubeclient import pykube_client
+from testbed.polling import poll
 
 T = TypeVar("T")
 
@@ -199,16 +199,12 @@ class KindCluster:
         self, predicate: Callable[[], T | None], *, timeout: float, what: str, interval: float = 3.0
     ) -> T:
         """Poll until `predicate` returns something truthy; on timeout fail with `what` and the diagnostics."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"timed out after {timeout:.0f}s waiting for {what}\n{self.diagnostics()}", pytrace=False
-                )
-            time.sleep(interval)
+        result = poll(predicate, timeout=timeout, interval=interval)
+        if not result:
+            pytest.fail(
+                f"timed out after {timeout:.0f}s waiting for {what}\n{self.diagnostics()}", pytrace=False
+            )
+        return result
 
     def kubectl_wait(self, *args: str, timeout: float, what: str) -> None:
         """`kubectl wait ...`; on failure, fail the test with `what` and the diagnostics."""
