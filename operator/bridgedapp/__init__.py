@@ -9,6 +9,7 @@ FINALIZER = "bridgedapp.io/cleanup"
 LABEL_PREFIX = "bridgedapp.io/"
 OWNER_LABEL = "bridgedapp.io/owner"
 CONFIG_HASH_ANNOTATION = "bridgedapp.io/config-hash"
+BRIDGED_BY_ANNOTATION = "bridgedapp.io/bridged-by"  # on a Deployment: the BridgedApp that owns its sidecar
 MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "bridgedapp-operator"}
 SIDECAR_NAME = "kafka-bridge"
 OPERATOR_NAMESPACE = "bridgedapp-system"

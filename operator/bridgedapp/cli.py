@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bridgedapp.settings import Settings
+
+if TYPE_CHECKING:
+    from bridgedapp.kube import Kube
 
 RUN_HELP = """\
 Run the operator against the cluster of $KUBECONFIG (or in-cluster credentials).
@@ -56,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         help="watch only this namespace for BridgedApps (repeatable) [BRIDGEDAPP_NAMESPACES, comma-separated; "
         "default: all namespaces]",
     )
+    run.add_argument(
+        "--single-tenant",
+        action="store_true",
+        default=defaults.single_tenant,
+        help="one team per cluster: any BridgedApp may get ACLs on any topic and consumer group, with no "
+        "owner's or admin's allowance [BRIDGEDAPP_SINGLE_TENANT, default false]",
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
     render = sub.add_parser(
@@ -68,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
         "argv", nargs=argparse.REMAINDER, help="arguments of render (see `bridgedapp render -h`)"
     )
 
-    status = sub.add_parser("status", help="show BridgedApps and their conditions")
+    status = sub.add_parser(
+        "status",
+        help="show BridgedApps and their conditions",
+        description="List BridgedApps with their phase and every condition (type, status, reason, message), "
+        "read from the cluster of $KUBECONFIG (or in-cluster credentials).",
+    )
     status.add_argument("--namespace", "-n", default=None, help="only this namespace (default: all)")
     return parser
 
@@ -79,12 +97,14 @@ def _run(args: argparse.Namespace) -> int:
     from bridgedapp import handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose, log_prefix=True)  # each line names its object: [ns/name]
-    settings = Settings(
+    settings = dataclasses.replace(  # the environment's settings, each overridden by its flag
+        Settings.from_env(),
         strimzi_install=args.strimzi_install,
         strimzi_version=args.strimzi_version,
         strimzi_namespace=args.strimzi_namespace,
         strimzi_manifest=args.strimzi_manifest,
         namespaces=tuple(args.namespace or ()),
+        single_tenant=args.single_tenant,
     )
     memo = kopf.Memo(settings=settings)
     namespaces = list(settings.namespaces)
@@ -99,12 +119,32 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
+class CliError(Exception):
+    """A problem worth one line on stderr and exit code 1, never a traceback."""
+
+
+def _client() -> Kube:
+    """The operator's API client, or CliError naming what is missing (no kubeconfig, a broken one)."""
+    from kubernetes.config.config_exception import ConfigException
+
     from bridgedapp.kube import Kube
+
+    try:
+        return Kube.from_env()
+    except (ConfigException, OSError, ValueError) as err:
+        where = os.environ.get("KUBECONFIG") or "~/.kube/config"
+        raise CliError(f"cannot load a kubeconfig ({where}) or in-cluster credentials: {err}") from None
+
+
+def _status(args: argparse.Namespace) -> int:
+    from bridgedapp.kube import KubeError
     from bridgedapp.reconciler import APP_API
 
-    kube = Kube.from_env()
-    apps = kube.list(APP_API, "BridgedApp", namespace=args.namespace)
+    kube = _client()
+    try:
+        apps = kube.list(APP_API, "BridgedApp", namespace=args.namespace)
+    except KubeError as err:
+        raise CliError(str(err)) from None
     if not apps:
         print("No BridgedApps.")
         return 0
@@ -116,11 +156,24 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quietly(command: Callable[[], int]) -> int:
+    """Run a command: a CliError is one line on stderr (exit 1); a closed pipe (`| head`) is not an error."""
+    try:
+        return command()
+    except CliError as err:
+        print(f"bridgedapp: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away: point stdout at /dev/null so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["render"]:
         from bridgedapp.render import main_render
 
-        sys.exit(main_render(argv[1:]))
+        sys.exit(_quietly(lambda: main_render(argv[1:])))
     args = _parser().parse_args(argv)
-    sys.exit({"run": _run, "status": _status}[args.command](args))
+    sys.exit(_quietly(lambda: {"run": _run, "status": _status}[args.command](args)))

@@ -21,6 +21,17 @@ READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
 
+# Reasons decided here (the rest come with the step that reports them).
+DEPLOYMENT_ALREADY_BRIDGED = "DeploymentAlreadyBridged"  # another BridgedApp owns the Deployment's sidecar
+PENDING_WHILE_PAUSED = "PendingWhilePaused"  # paused: the objects differ from the spec and are left so
+PAUSED = "Paused"
+RESUMED = "Resumed"
+DELETING = "Deleting"
+PAUSED_MESSAGE = "spec.paused is true: the operator observes and reports but changes nothing."
+
+PHASE_PAUSED = "Paused"
+PHASE_DELETING = "Deleting"
+
 #: The conditions that together make `Ready`, in the order the operator works through them.
 COMPONENTS = (STRIMZI_READY, KAFKA_READY, TOPICS_READY, USER_READY, SIDECAR_INJECTED, APP_AVAILABLE)
 ALL_TYPES = (READY, *COMPONENTS, RECONCILING, STALLED)
@@ -50,7 +61,9 @@ def now_iso() -> str:
 
 # False for now and resolving by itself (an install, Strimzi catching up, pods rolling): an admin is told as
 # news (a Normal event), not as a Warning. Any other False reason is a problem worth a Warning.
-IN_PROGRESS = frozenset({"Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut"})
+IN_PROGRESS = frozenset(
+    {"Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut", PENDING_WHILE_PAUSED, DELETING}
+)
 
 
 def event_type(status: str, reason: str) -> str:
@@ -76,12 +89,11 @@ def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Chec
     """Ready, Reconciling, Stalled and the phase, from the component checks."""
     by_type = {c.type: c for c in checks}
     if paused:
-        msg = "spec.paused is true: the operator observes and reports but changes nothing."
         return (
-            Check(READY, False, "Paused", msg),
-            Check(RECONCILING, False, "Paused", msg),
-            Check(STALLED, False, "Paused", msg),
-            "Paused",
+            Check(READY, False, PAUSED, PAUSED_MESSAGE),
+            Check(RECONCILING, False, PAUSED, PAUSED_MESSAGE),
+            Check(STALLED, False, PAUSED, PAUSED_MESSAGE),
+            PHASE_PAUSED,
         )
     missing = [t for t in COMPONENTS if t not in by_type]
     failing = [by_type[t] for t in COMPONENTS if t in by_type and by_type[t].ok is not True]
@@ -145,28 +157,36 @@ def build_status(
     extra: dict[str, Any] | None = None,
     now: str | None = None,
 ) -> dict[str, Any]:
-    """The complete status for this pass. When paused, component conditions keep their last values."""
+    """The complete status for this pass. When paused, the components are still observed and reported;
+    only the summary (Ready, Reconciling, Stalled, phase) says Paused."""
     current = current or {}
     checks = first_per_type(checks)
     ready, reconciling, stalled, phase = summarize(checks, paused=paused)
     all_checks = [*checks, ready, reconciling, stalled]
-    if paused:
-        keep = [c for c in current.get("conditions", []) if c.get("type") in COMPONENTS]
-        conditions = merge_conditions(
-            current.get("conditions", []), all_checks, generation=generation, now=now
-        )
-        conditions = sorted(
-            [*keep, *conditions], key=lambda c: ALL_TYPES.index(c["type"]) if c["type"] in ALL_TYPES else 99
-        )
-    else:
-        conditions = merge_conditions(
-            current.get("conditions", []), all_checks, generation=generation, now=now
-        )
+    conditions = merge_conditions(current.get("conditions", []), all_checks, generation=generation, now=now)
     status: dict[str, Any] = {"observedGeneration": generation, "phase": phase, "conditions": conditions}
     for key, value in (extra or {}).items():
         if value is not None:
             status[key] = value
     return status
+
+
+def deleting_status(
+    current: dict[str, Any] | None, *, generation: int, now: str | None = None
+) -> dict[str, Any]:
+    """The status while the finalizer runs: the components as last seen, Ready False, phase Deleting."""
+    current = current or {}
+    message = "The BridgedApp is being deleted: the operator removes what it added (topics and data stay)."
+    kept = [c for c in current.get("conditions", []) if c.get("type") not in (READY, RECONCILING, STALLED)]
+    summary = [
+        Check(READY, False, DELETING, message),
+        Check(RECONCILING, True, DELETING, message),
+        Check(STALLED, False, "NotStalled", ""),
+    ]
+    merged = merge_conditions(current.get("conditions", []), summary, generation=generation, now=now)
+    order = {t: i for i, t in enumerate(ALL_TYPES)}
+    conditions = sorted([*kept, *merged], key=lambda c: order.get(c["type"], len(order)))
+    return {"phase": PHASE_DELETING, "conditions": conditions}
 
 
 def transitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:

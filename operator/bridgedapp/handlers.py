@@ -20,7 +20,6 @@ from bridgedapp import (
     FINALIZER,
     GROUP,
     MANAGED_BY_LABELS,
-    OWNER_LABEL,
     PLURAL,
     VERSION,
     waiting,
@@ -177,9 +176,20 @@ async def user_changed(
     await _reconcile_refs(memo, bridgedapp_refs.get(("KafkaUser", namespace, name), []))
 
 
-@kopf.on.event(STRIMZI_GROUP, "kafkatopics", labels={OWNER_LABEL: kopf.PRESENT})
-async def topic_changed(labels: kopf.Labels, memo: kopf.Memo, bridgedapp_refs: kopf.Index, **_: Any) -> None:
-    await _reconcile_refs(memo, bridgedapp_refs.get(("Owner", labels[OWNER_LABEL]), []))
+@kopf.on.event(STRIMZI_GROUP, "kafkatopics", when=_named("KafkaTopic"))
+async def topic_changed(
+    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
+    """Strimzi reconciled a topic, or its owner changed whom it is shared with: every app using it looks."""
+    await _reconcile_refs(memo, bridgedapp_refs.get(("KafkaTopic", namespace, name), []))
+
+
+@kopf.on.event(
+    "", "v1", "namespaces", when=lambda name, bridgedapp_refs, **_: ("Namespace", name) in bridgedapp_refs
+)
+async def namespace_changed(name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any) -> None:
+    """A cluster admin granted or revoked an allowance (annotations on the namespace): its apps look again."""
+    await _reconcile_refs(memo, bridgedapp_refs.get(("Namespace", name), []))
 
 
 @kopf.on.event("", "v1", "secrets", labels={"strimzi.io/kind": kopf.PRESENT})

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -21,6 +21,8 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 KAFKA_TOPIC_NAME = r"^[a-zA-Z0-9._-]+$"
 QUANTITY = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 MAX_TOPICS = 64
+MAX_CONSUMER_GROUP = 200  # a spec.consumerGroup, and the default `<namespace>.<name>` hashed down to fit
+SHARED_WITH_NAMESPACE = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
 
 BRIDGE_IMAGE = "quay.io/strimzi/kafka-bridge:1.1.0"
 BRIDGE_MANAGEMENT_PORT = 8081
@@ -156,12 +158,29 @@ class TopicSpec(_Model):
     """A Kafka topic the app uses: created when absent, never deleted by the operator."""
 
     name: str = Field(..., pattern=KAFKA_TOPIC_NAME, min_length=1, max_length=249, description="Topic name.")
-    partitions: int = Field(3, ge=1, le=10000, description="Partitions, when the operator creates it.")
-    replicas: int = Field(3, ge=1, le=64, description="Replication factor, when the operator creates it.")
+    partitions: int = Field(
+        3,
+        ge=1,
+        le=10000,
+        description="Partitions. Applied to a topic this BridgedApp created; Kafka can only increase them.",
+    )
+    replicas: int = Field(
+        3, ge=1, le=64, description="Replication factor. Applied to a topic this BridgedApp created."
+    )
     access: Access = Field(Access.READ_WRITE, description="What the app may do: Read, Write or ReadWrite.")
+    shared_with: list[Annotated[str, StringConstraints(pattern=SHARED_WITH_NAMESPACE, max_length=63)]] = (
+        Field(
+            default_factory=list,
+            max_length=64,
+            description="Namespaces whose BridgedApps may also get ACLs on this topic (`*`: every namespace). "
+            "Counts only on the BridgedApp that created the topic, which owns it for its namespace.",
+            json_schema_extra={"default": []},
+        )
+    )
     config: dict[str, str | int | bool] = Field(
         default_factory=dict,
-        description="Topic configuration (retention.ms, cleanup.policy, ...), passed to the KafkaTopic.",
+        description="Topic configuration (retention.ms, cleanup.policy, ...), applied to a topic this "
+        "BridgedApp created.",
         json_schema_extra={
             "x-crd-schema": {"type": "object", "default": {}, "x-kubernetes-preserve-unknown-fields": True}
         },
@@ -250,8 +269,9 @@ class BridgedAppSpec(_Model):
     consumer_group: str | None = Field(
         None,
         pattern=KAFKA_TOPIC_NAME,
-        max_length=200,
-        description="Consumer-group prefix the app may use; null means the BridgedApp's name.",
+        max_length=MAX_CONSUMER_GROUP,
+        description="Consumer-group prefix the app may read; null means `<namespace>.<name>`, unique to this "
+        "BridgedApp. A prefix outside `<namespace>.` needs a cluster admin's allowance.",
     )
     bridge: BridgeSpec = Field(default_factory=BridgeSpec, json_schema_extra=_crd_default({}))
     paused: bool = Field(False, description="true: observe and report, change nothing.")
@@ -281,9 +301,6 @@ class BridgedAppSpec(_Model):
     def _cel(self) -> BridgedAppSpec:
         self.check_cel_rules()
         return self
-
-    def group_prefix(self, app_name: str) -> str:
-        return self.consumer_group or app_name
 
     def kafka_namespace(self, strimzi_namespace: str) -> str:
         return self.kafka.namespace or strimzi_namespace

@@ -61,6 +61,10 @@ def injection_matches(deployment: dict[str, Any], patch: dict[str, Any]) -> bool
         bridge_placement(deployment) == wanted_place
         and ours == wanted_volumes
         and is_subset(patch.get("spec", {}), deployment.get("spec", {}))
+        and is_subset(
+            patch.get("metadata", {}).get("annotations") or {},
+            deployment.get("metadata", {}).get("annotations") or {},
+        )
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridgedapp import GROUP, KIND, PLURAL, VERSION
+from bridgedapp import GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, tenancy
 from bridgedapp import conditions as c
 from bridgedapp.builders import bridge, kafka, sidecar, topics, user
 from bridgedapp.builders.common import owner_value
@@ -25,7 +25,7 @@ from bridgedapp.builders.strimzi_readiness import WAITING, bootstrap_tls, readin
 from bridgedapp.conditions import Check
 from bridgedapp.kube import NAMESPACE_TERMINATING, ApplyConflict, Kube, KubeError
 from bridgedapp.models import BridgedAppSpec, parse_spec
-from bridgedapp.observe import injection_matches, is_subset, rollout
+from bridgedapp.observe import bridge_placement, injection_matches, is_subset, rollout
 from bridgedapp.settings import Settings
 from bridgedapp.strimzi import (
     StrimziEnsurer,
@@ -84,6 +84,13 @@ class _Pass:
     user_secret: dict[str, Any] | None = None
     ca_secret: dict[str, Any] | None = None
     config_hash: str | None = None
+    kafka_obj: dict[str, Any] | None = None  # the Kafka as it is; None: absent, so nothing is made for it
+    topic_objs: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # topic name -> KafkaTopic
+    not_owner: bool = False  # another BridgedApp owns the Deployment's sidecar
+    allowances: tenancy.Allowances | None = None  # read from the app's Namespace only when needed
+    # paused: observe and report, write nothing; `pending` collects, per condition, what a write would change
+    dry: bool = False
+    pending: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -171,20 +178,20 @@ class Reconciler:
                 c.STRIMZI_READY, False, "InvalidSpec", f"{problem}. Fix the BridgedApp.", stalled=True
             )
             return self._finish(app, current, [check], generation, events=[])
-        p = _Pass(app=app, spec=spec)
-        if spec.paused:
-            status = c.build_status(
-                current, [], generation=generation, paused=True, extra=_keep_extras(current)
-            )
-            return self._outcome(app, current, status, [])
+        p = _Pass(app=app, spec=spec, dry=spec.paused)
         self._strimzi(p)
         if p.ok(c.STRIMZI_READY):
             self._kafka(p)
-            self._topics(p)
-            self._user(p)
-            self._sidecar(p)
+            if p.kafka_obj is not None:
+                self._topics(p)
+                self._user(p)
+                self._sidecar(p)
+            else:  # nothing is made for a Kafka that is not there; its watch brings the next pass
+                p.checks += [c.waiting(t, "Kafka") for t in c.COMPONENTS[2:]]
         else:
             p.checks += [c.waiting(t, "Strimzi") for t in c.COMPONENTS[1:]]
+        if p.dry:
+            p.checks = _with_pending(p.checks, p.pending)
         extra = {
             "strimzi": _strimzi_status(p.strimzi),
             "kafka": {
@@ -196,8 +203,8 @@ class Reconciler:
             "bridge": self._bridge_status(p, current),
         }
         extra["kafka"] = {k: v for k, v in extra["kafka"].items() if v is not None}
-        status = c.build_status(current, p.checks, generation=generation, extra=extra)
-        outcome = self._outcome(app, current, status, p.events)
+        status = c.build_status(current, p.checks, generation=generation, paused=spec.paused, extra=extra)
+        outcome = self._outcome(app, current, status, p.events, paused=spec.paused)
         outcome.retry = p.retry
         return outcome
 
@@ -213,9 +220,22 @@ class Reconciler:
         return self._outcome(app, current, status, events)
 
     def _outcome(
-        self, app: dict[str, Any], current: dict[str, Any], status: dict[str, Any], events: list[Event]
+        self,
+        app: dict[str, Any],
+        current: dict[str, Any],
+        status: dict[str, Any],
+        events: list[Event],
+        *,
+        paused: bool = False,
     ) -> Outcome:
-        for cond in c.transitions(current, status):
+        was_paused = current.get("phase") == c.PHASE_PAUSED
+        if paused and not was_paused:
+            events.append(Event("Normal", c.PAUSED, f"{c.PAUSED_MESSAGE} Conditions keep being observed."))
+        elif was_paused and not paused:
+            events.append(
+                Event("Normal", c.RESUMED, "spec.paused is false: the operator applies the spec again.")
+            )
+        for cond in [] if paused else c.transitions(current, status):
             # One event per component change; Ready only when it turns True (its failures repeat a component's).
             if cond["type"] in (c.RECONCILING, c.STALLED) or (
                 cond["type"] == c.READY and cond["status"] != "True"
@@ -227,14 +247,15 @@ class Reconciler:
         if status == current:
             return Outcome(None, events, app)
         meta = app["metadata"]
-        self.kube.patch_status(APP_API, KIND, meta["name"], meta["namespace"], status)
+        dropped = {key: None for key in current if key not in status}  # a merge patch keeps absent keys
+        self.kube.patch_status(APP_API, KIND, meta["name"], meta["namespace"], {**status, **dropped})
         return Outcome(status, events, app)
 
     # ---- steps ---------------------------------------------------------------------------------------
 
     def _strimzi(self, p: _Pass) -> None:
         try:
-            p.strimzi = self.ensurer.ensure(wait=False)
+            p.strimzi = self.ensurer.ensure(wait=False, install=not p.dry)
         except StrimziUnavailable as err:
             stalled = err.reason == "StrimziNotFound"
             p.checks.append(
@@ -293,9 +314,13 @@ class Reconciler:
             # Apps racing for a new cluster both apply it; the last one's `created-by` stands, and from then
             # on only that creator applies the Kafka and its pool (same field manager: no conflict).
             existing = self._create_owned(
-                kafka.build_kafka(spec, namespace=ns, api_version=api, owner=p.owner)
+                kafka.build_kafka(spec, namespace=ns, api_version=api, owner=p.owner), p, c.KAFKA_READY
             )
-            self._create_owned(kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner))
+            if existing is None:
+                return  # paused: not created; the pending note says so
+            self._create_owned(
+                kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner), p, c.KAFKA_READY
+            )
             p.events.append(
                 Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
             )
@@ -316,6 +341,7 @@ class Reconciler:
                     )
             else:
                 notes = " Existing Kafka, not managed by bridgedapp: used as it is."
+        p.kafka_obj = existing
         ok, reason, message = readiness(existing)
         p.kafka_ready = ok
         p.bootstrap = bootstrap_tls(existing) if existing else None
@@ -333,24 +359,39 @@ class Reconciler:
         )
 
     def _topics(self, p: _Pass) -> None:
+        """Create absent topics; keep the ones this app created in step with its spec; never touch others'."""
         assert p.strimzi is not None
         if not p.spec.topics:
             p.checks.append(Check(c.TOPICS_READY, True, "NoTopics", "spec.topics is empty."))
             return
         pending: list[str] = []
         problems: list[str] = []
+        refused: list[str] = []
         failing = 0  # pending topics Strimzi reports a problem with (the others it has not reconciled yet)
-        for desired in topics.build_topics(
-            p.spec, namespace=p.kafka_ns, api_version=p.strimzi.api_version, owner=p.owner
-        ):
+        desired_topics = topics.build_topics(
+            p.spec,
+            namespace=p.kafka_ns,
+            api_version=p.strimzi.api_version,
+            owner=p.owner,
+            owner_namespace=p.namespace,
+        )
+        for wanted, desired in zip(p.spec.topics, desired_topics, strict=True):
             meta = desired["metadata"]
             current = self.kube.get(desired["apiVersion"], desired["kind"], meta["name"], meta["namespace"])
             if current is None:
-                current = self._create_owned(desired)
+                current = self._create_owned(desired, p, c.TOPICS_READY)
+            p.topic_objs[wanted.name] = current
+            if current is None:
+                continue  # paused: not created; the pending note says so
             their_cluster = (current["metadata"].get("labels") or {}).get("strimzi.io/cluster")
             if their_cluster != meta["labels"]["strimzi.io/cluster"]:
                 problems.append(f"KafkaTopic {meta['name']} belongs to cluster {their_cluster}")
                 continue
+            if (current["metadata"].get("labels") or {}).get(OWNER_LABEL) == meta["labels"][OWNER_LABEL]:
+                desired, refusal = topics.keep_partitions(desired, current)
+                if refusal:
+                    refused.append(refusal)
+                current = self._apply_if_changed(desired, current, p, c.TOPICS_READY) or current
             ok, reason, message = readiness(current)
             if not ok:
                 pending.append(f"{meta['name']}: {message}")
@@ -365,6 +406,12 @@ class Reconciler:
                     stalled=True,
                 )
             )
+        elif refused:
+            p.checks.append(
+                Check(
+                    c.TOPICS_READY, False, "PartitionDecreaseRefused", "; ".join(refused) + ".", stalled=True
+                )
+            )
         elif pending:
             reason = "TopicsNotReady" if failing else WAITING
             p.checks.append(Check(c.TOPICS_READY, False, reason, "; ".join(pending)))
@@ -373,17 +420,60 @@ class Reconciler:
                 Check(c.TOPICS_READY, True, "TopicsReady", f"{len(p.spec.topics)} topic(s) ready.")
             )
 
+    def _allowances(self, p: _Pass) -> tenancy.Allowances:
+        """What a cluster admin allows this namespace (its annotations), read once per pass and only when a
+        request goes beyond the namespace's own topics and groups."""
+        if p.allowances is None:
+            p.allowances = tenancy.Allowances.of_namespace(
+                self.kube.get("v1", "Namespace", p.namespace), single_tenant=self.settings.single_tenant
+            )
+        return p.allowances
+
+    def _refusals(self, p: _Pass) -> tuple[set[str], bool, list[str]]:
+        """(refused topics, group refused, one clause per refusal) under the many-teams policy."""
+        own = tenancy.Allowances(everything=self.settings.single_tenant)
+        refused_topics: set[str] = set()
+        clauses: list[str] = []
+        for topic in p.spec.topics:
+            obj = p.topic_objs.get(topic.name)
+            if tenancy.topic_refusal(topic.name, obj, app_namespace=p.namespace, allowances=own) is None:
+                continue
+            why = tenancy.topic_refusal(
+                topic.name, obj, app_namespace=p.namespace, allowances=self._allowances(p)
+            )
+            if why is not None:
+                refused_topics.add(topic.name)
+                clauses.append(why)
+        group_refused = False
+        if p.spec.consumer_group and user.reads_any(p.spec, refused_topics):
+            group = p.spec.consumer_group
+            if tenancy.group_refusal(group, app_namespace=p.namespace, allowances=own) is not None:
+                why = tenancy.group_refusal(group, app_namespace=p.namespace, allowances=self._allowances(p))
+                if why is not None:
+                    group_refused = True
+                    clauses.append(why)
+        return refused_topics, group_refused, clauses
+
     def _user(self, p: _Pass) -> None:
         assert p.strimzi is not None
+        refused_topics, group_refused, refusals = self._refusals(p)
         desired = user.build_user(
             p.spec,
             app_name=p.name,
             app_namespace=p.namespace,
             namespace=p.kafka_ns,
             api_version=p.strimzi.api_version,
+            refused_topics=refused_topics,
+            group_refused=group_refused,
         )
         meta = desired["metadata"]
         current = self.kube.get(desired["apiVersion"], desired["kind"], meta["name"], meta["namespace"])
+        if (
+            p.spec.consumer_group
+            and not group_refused
+            and (current is None or not is_subset(desired, current))
+        ):
+            self._warn_shared_group(p)
         current = self._apply_if_changed(desired, current, p, c.USER_READY)
         if current is None:
             return
@@ -391,8 +481,21 @@ class Reconciler:
         if ok:
             p.user_secret = self.kube.get("v1", "Secret", meta["name"], meta["namespace"])
             p.ca_secret = self.kube.get(
-                "v1", "Secret", f"{p.spec.kafka.cluster_name}-cluster-ca-cert", p.kafka_ns
+                "v1", "Secret", kafka.cluster_ca_cert_name(p.spec.kafka.cluster_name), p.kafka_ns
             )
+        if refusals:
+            p.checks.append(
+                Check(
+                    c.USER_READY,
+                    False,
+                    "AccessNotAllowed",
+                    f"KafkaUser {meta['name']} gets no ACLs for what is not allowed: "
+                    + "; ".join(refusals)
+                    + ".",
+                    stalled=True,
+                )
+            )
+            return
         p.checks.append(
             Check(
                 c.USER_READY,
@@ -404,15 +507,65 @@ class Reconciler:
             )
         )
 
+    def _warn_shared_group(self, p: _Pass) -> None:
+        """An explicit consumerGroup overlapping another app's on the same Kafka is legitimate only when both
+        teams mean it: a Warning says so whenever this app's ACLs are (re)written. Defaults never overlap
+        across namespaces, so only explicit groups pay for this listing."""
+        assert p.strimzi is not None
+        mine = user.group_prefix(p.spec, app_namespace=p.namespace, app_name=p.name)
+        overlapping = []
+        for other in self.kube.list(APP_API, KIND):
+            meta = other["metadata"]
+            if (meta["namespace"], meta["name"]) == (p.namespace, p.name) or meta.get("deletionTimestamp"):
+                continue
+            spec = _spec_or_none(other)
+            if spec is None or not user.reads_any(spec):
+                continue
+            if not self._uses(other, p.kafka_ns, p.spec.kafka.cluster_name, p.strimzi.namespace):
+                continue
+            theirs = user.group_prefix(spec, app_namespace=meta["namespace"], app_name=meta["name"])
+            if tenancy.groups_overlap(mine, theirs):
+                overlapping.append(f"{meta['namespace']}/{meta['name']} ({theirs})")
+        if overlapping:
+            p.events.append(
+                Event(
+                    "Warning",
+                    "ConsumerGroupShared",
+                    f"Consumer-group prefix {mine} overlaps that of {', '.join(sorted(overlapping))}: these apps "
+                    "can join each other's consumer groups. Set distinct spec.consumerGroup values unless that is "
+                    "meant.",
+                )
+            )
+
     def _sidecar(self, p: _Pass) -> None:
         app, spec = p.app, p.spec
         deploy_name = spec.deployment_name
-        previous = ((app.get("status") or {}).get("bridge") or {}).get("deployment")
-        if previous and previous != deploy_name:
-            self._remove_injection(p.namespace, previous)
+        previous = _prev_deploy(app.get("status") or {})
+        if previous and previous != deploy_name and p.dry:
+            p.pending.setdefault(c.SIDECAR_INJECTED, []).append(
+                f"the bridge is still in Deployment {previous}"
+            )
+        elif previous and previous != deploy_name and self._release(app, previous):
             p.events.append(
                 Event("Normal", "SidecarMoved", f"Removed the bridge from Deployment {previous}.")
             )
+        deployment = self.kube.get("apps/v1", "Deployment", deploy_name, p.namespace)
+        holder = sidecar.bridged_by(deployment) if deployment is not None else None
+        if holder and holder != p.name and self.kube.get(APP_API, KIND, holder, p.namespace) is not None:
+            p.not_owner = True
+            p.checks.append(
+                Check(
+                    c.SIDECAR_INJECTED,
+                    False,
+                    c.DEPLOYMENT_ALREADY_BRIDGED,
+                    f"Deployment {p.namespace}/{deploy_name} already has a bridge, owned by BridgedApp "
+                    f"{p.namespace}/{holder}; a Deployment has one bridge owner: use that BridgedApp's bridge, or "
+                    "point this one at another Deployment.",
+                    stalled=True,
+                )
+            )
+            p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
+            return
         if p.user_secret is None or p.ca_secret is None or not p.bootstrap:
             waiting_on = "the KafkaUser's credentials" if p.bootstrap else "the Kafka's bootstrap address"
             for t in (c.SIDECAR_INJECTED, c.APP_AVAILABLE):
@@ -435,7 +588,6 @@ class Reconciler:
             current = self.kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], p.namespace)
             self._apply_if_changed(obj, current, p, c.SIDECAR_INJECTED)
         p.config_hash = sidecar.compute_config_hash(config_map, secret)
-        deployment = self.kube.get("apps/v1", "Deployment", deploy_name, p.namespace)
         if deployment is None:
             p.checks.append(
                 Check(
@@ -471,24 +623,31 @@ class Reconciler:
             deployment, app, spec, native=native, config_hash=p.config_hash
         )
         if not injection_matches(deployment, patch):
-            try:
-                deployment = self.kube.apply(patch)
-                p.events.append(
-                    Event("Normal", "SidecarInjected", f"Applied the kafka-bridge sidecar to {deploy_name}.")
+            if p.dry:
+                p.pending.setdefault(c.SIDECAR_INJECTED, []).append(
+                    f"Deployment {deploy_name} is not injected as the spec says"
                 )
-            except ApplyConflict as err:
-                p.checks.append(
-                    Check(
-                        c.SIDECAR_INJECTED,
-                        False,
-                        "Conflict",
-                        f"{err}. The operator does not force: remove those fields from the other manager's "
-                        "manifest.",
-                        stalled=True,
+            else:
+                try:
+                    deployment = self.kube.apply(patch)
+                    p.events.append(
+                        Event(
+                            "Normal", "SidecarInjected", f"Applied the kafka-bridge sidecar to {deploy_name}."
+                        )
                     )
-                )
-                p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
-                return
+                except ApplyConflict as err:
+                    p.checks.append(
+                        Check(
+                            c.SIDECAR_INJECTED,
+                            False,
+                            "Conflict",
+                            f"{err}. The operator does not force: remove those fields from the other manager's "
+                            "manifest.",
+                            stalled=True,
+                        )
+                    )
+                    p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
+                    return
         ignored = bridge.ignored_client_options(spec)
         note = f" Ignored (set by the operator): {', '.join(ignored)}." if ignored else ""
         kind_word = "native sidecar (init container)" if native else "container"
@@ -503,40 +662,49 @@ class Reconciler:
         ok, reason, message = rollout(deployment, p.config_hash)
         p.checks.append(Check(c.APP_AVAILABLE, ok, reason, message))
 
-    def _create_owned(self, desired: dict[str, Any]) -> dict[str, Any]:
-        """Create an object found absent, by server-side apply rather than POST.
+    def _create_owned(self, desired: dict[str, Any], p: _Pass, condition: str) -> dict[str, Any] | None:
+        """Create an object found absent, by server-side apply rather than POST; None while paused.
 
         A POST is recorded as an `Update` by our field manager, which server-side apply treats as another
         manager: our own later applies to the object would then conflict with our own create.
         """
+        if p.dry:
+            p.pending.setdefault(condition, []).append(f"{_describe(desired)} does not exist")
+            return None
         return self.kube.apply(desired)
 
     def _apply_if_changed(
         self, desired: dict[str, Any], current: dict[str, Any] | None, p: _Pass, condition: str
     ) -> dict[str, Any] | None:
-        """Apply `desired` unless `current` already holds it; the object as it now is, or None on conflict.
+        """Apply `desired` unless `current` already holds it; the object as it now is, or None on conflict
+        (and while paused, when it would have to change).
 
         The comparison makes an idle pass cost only reads; a conflict becomes a stalled condition.
         """
         if current is not None and is_subset(desired, current):
             return current
+        if p.dry:
+            state = "does not exist" if current is None else "differs from the spec"
+            p.pending.setdefault(condition, []).append(f"{_describe(desired)} {state}")
+            return current
         try:
             return self.kube.apply(desired)
         except ApplyConflict as err:
-            meta = desired["metadata"]
             p.checks.append(
                 Check(
                     condition,
                     False,
                     "Conflict",
-                    f"{desired['kind']} {meta.get('namespace', '')}/{meta['name']}: {err}. The operator does not "
-                    "force; remove the conflicting fields from the other manager.",
+                    f"{_describe(desired)}: {err}. The operator does not force; remove the conflicting fields "
+                    "from the other manager.",
                     stalled=True,
                 )
             )
             return None
 
     def _bridge_status(self, p: _Pass, current: dict[str, Any]) -> dict[str, Any] | None:
+        if p.not_owner:
+            return None  # never the owner of that sidecar: cleanup must not take it back
         if not p.ok(c.SIDECAR_INJECTED):
             return (
                 (current.get("bridge") or None) if p.spec.deployment_name == _prev_deploy(current) else None
@@ -550,26 +718,44 @@ class Reconciler:
 
     # ---- deletion ------------------------------------------------------------------------------------
 
-    def _remove_injection(self, namespace: str, deployment_name: str) -> bool:
-        deployment = self.kube.get("apps/v1", "Deployment", deployment_name, namespace)
+    def _release(self, app: dict[str, Any], deployment_name: str) -> bool:
+        """Take this app's bridge out of a Deployment, only if this app owns it; True when it did.
+
+        Owner: the Deployment's `bridged-by` annotation names this app; or (sidecars injected before the
+        annotation existed) there is none, the Deployment carries a bridge and this app's status says it put
+        it there. Removal applies an empty patch as the shared field manager, which releases every field that
+        manager owns, so it must never run for a Deployment another BridgedApp owns.
+        """
+        meta = app["metadata"]
+        deployment = self.kube.get("apps/v1", "Deployment", deployment_name, meta["namespace"])
         if deployment is None:
+            return False
+        holder = sidecar.bridged_by(deployment)
+        legacy = (
+            holder is None
+            and bool(bridge_placement(deployment))
+            and _prev_deploy(app.get("status") or {}) == deployment_name
+        )
+        if holder != meta["name"] and not legacy:
             return False
         self.kube.apply(sidecar.build_removal_patch(deployment))
         return True
 
     def cleanup(self, app: dict[str, Any]) -> list[Event]:
-        """Undo what this app added; keep topics and data. Completes when things are already gone."""
-        meta = app["metadata"]
+        """Undo what this app added; keep topics and data. Completes when things are already gone.
+
+        Works from what the operator recorded (status) and the raw spec, so a spec that no longer validates
+        still cleans up; and it touches a Deployment only when this app owns its sidecar.
+        """
+        meta, status = app["metadata"], app.get("status") or {}
+        raw = app.get("spec") or {}
         events: list[Event] = []
         with self._locked(meta["namespace"], meta["name"]):
-            try:
-                spec = parse_spec(app.get("spec") or {})
-            except ValidationError:
-                return events
-            targets = {spec.deployment_name, _prev_deploy(app.get("status") or {})} - {None}
-            for name in sorted(t for t in targets if t):
+            self._mark_deleting(app)
+            targets = {raw.get("deploymentName"), _prev_deploy(status)} - {None}
+            for name in sorted(str(t) for t in targets if t):
                 try:
-                    removed = self._remove_injection(meta["namespace"], name)
+                    removed = self._release(app, name)
                 except KubeError as err:
                     if err.reason != NAMESPACE_TERMINATING:
                         raise
@@ -586,15 +772,32 @@ class Reconciler:
             info = find_strimzi(self.kube, prefer_namespace=self.settings.strimzi_namespace)
             if info is None:
                 return events
-            kafka_ns = spec.kafka_namespace(info.namespace)
+            recorded = str((status.get("kafka") or {}).get("cluster") or "")
+            kafka_ns = (
+                recorded.split("/", 1)[0]
+                if "/" in recorded
+                else (raw.get("kafka") or {}).get("namespace") or info.namespace
+            )
             if not self.kube.namespace_exists(kafka_ns):
                 return events
             user_name = user.kafka_user_name(meta["namespace"], meta["name"])
             if self.kube.delete(info.api_version, "KafkaUser", user_name, kafka_ns):
                 events.append(Event("Normal", "UserDeleted", f"Deleted KafkaUser {kafka_ns}/{user_name}."))
-            if spec.kafka.deletion_policy == "DeleteWhenUnused":
+            spec = _spec_or_none(app)
+            if spec is not None and spec.kafka.deletion_policy == "DeleteWhenUnused":
                 events += self._delete_kafka_if_unused(app, spec, info, kafka_ns)
         return events
+
+    def _mark_deleting(self, app: dict[str, Any]) -> None:
+        """`phase: Deleting` (and Ready False) while the finalizer runs: `kubectl get ba` tells the truth."""
+        meta, current = app["metadata"], app.get("status") or {}
+        if current.get("phase") == c.PHASE_DELETING:
+            return
+        status = c.deleting_status(current, generation=meta.get("generation", 1))
+        try:
+            self.kube.patch_status(APP_API, KIND, meta["name"], meta["namespace"], status)
+        except KubeError as err:  # gone already, or its namespace is going: the cleanup itself still runs
+            log.debug("could not mark %s/%s as Deleting: %s", meta["namespace"], meta["name"], err)
 
     def _delete_kafka_if_unused(
         self, app: dict[str, Any], spec: BridgedAppSpec, info: StrimziInfo, kafka_ns: str
@@ -621,11 +824,41 @@ class Reconciler:
 
     @staticmethod
     def _uses(other: dict[str, Any], kafka_ns: str, cluster: str, strimzi_ns: str) -> bool:
-        try:
-            spec = parse_spec(other.get("spec") or {})
-        except ValidationError:
-            return False
-        return spec.kafka.cluster_name == cluster and spec.kafka_namespace(strimzi_ns) == kafka_ns
+        spec = _spec_or_none(other)
+        return (
+            spec is not None
+            and spec.kafka.cluster_name == cluster
+            and spec.kafka_namespace(strimzi_ns) == kafka_ns
+        )
+
+
+def _spec_or_none(app: dict[str, Any]) -> BridgedAppSpec | None:
+    try:
+        return parse_spec(app.get("spec") or {})
+    except ValidationError:
+        return None
+
+
+def _describe(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{obj['kind']} {meta.get('namespace', '')}/{meta['name']}"
+
+
+def _with_pending(checks: list[Check], pending: dict[str, list[str]]) -> list[Check]:
+    """While paused: a component whose objects would have to change reports so (False, in progress), unless
+    it already reports a problem of its own."""
+    out = []
+    for check in checks:
+        notes = pending.get(check.type)
+        if notes and check.ok is not False:
+            check = Check(
+                check.type,
+                False,
+                c.PENDING_WHILE_PAUSED,
+                "; ".join(notes) + ": not changed while spec.paused is true.",
+            )
+        out.append(check)
+    return out
 
 
 def _sentence(message: str) -> str:
@@ -660,8 +893,10 @@ def references(app: dict[str, Any], strimzi_namespace: str) -> dict[tuple[str, .
         ("Kafka", kafka_ns, spec.kafka.cluster_name): ref,
         ("KafkaUser", kafka_ns, user.kafka_user_name(meta["namespace"], meta["name"])): ref,
         ("Owned", meta["namespace"], meta["name"]): ref,
-        ("Owner", owner_value(meta["namespace"], meta["name"])): ref,
+        ("Namespace", meta["namespace"]): ref,  # a cluster admin's allowances live on it (tenancy.py)
     }
+    for topic in spec.topics:  # every app using a topic follows it, whoever created it
+        keys[("KafkaTopic", kafka_ns, topics.topic_object_name(topic.name))] = ref
     previous = _prev_deploy(app.get("status") or {})
     if previous:
         keys[("Deployment", meta["namespace"], previous)] = ref

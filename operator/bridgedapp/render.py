@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from bridgedapp import GROUP, KIND, LABEL_PREFIX
 from bridgedapp.builders import bridge, sidecar
 from bridgedapp.builders.common import owner_value
-from bridgedapp.builders.kafka import build_kafka, build_node_pool
+from bridgedapp.builders.kafka import build_kafka, build_node_pool, cluster_ca_cert_name
 from bridgedapp.builders.topics import build_topics
 from bridgedapp.builders.user import build_user
 from bridgedapp.models import BridgedAppSpec, parse_spec
@@ -90,7 +90,7 @@ def _credentials(
 ) -> tuple[dict[str, Any], str | None]:
     """The credentials Secret, from Strimzi's Secrets when given (key redacted), else keys without data."""
     user_secret = secrets.get((kafka_ns, user_name))
-    ca_secret = secrets.get((kafka_ns, f"{spec.kafka.cluster_name}-cluster-ca-cert"))
+    ca_secret = secrets.get((kafka_ns, cluster_ca_cert_name(spec.kafka.cluster_name)))
     app_id = f"{app['metadata']['namespace']}/{app['metadata']['name']}"
     if user_secret is not None and ca_secret is not None:
         try:
@@ -103,7 +103,7 @@ def _credentials(
         f"{kafka_ns}/{name}"
         for name, found in (
             (user_name, user_secret),
-            (f"{spec.kafka.cluster_name}-cluster-ca-cert", ca_secret),
+            (cluster_ca_cert_name(spec.kafka.cluster_name), ca_secret),
         )
         if found is None
     ]
@@ -175,7 +175,13 @@ def render_result(
         if spec.kafka.create:
             emit(build_kafka(spec, namespace=kafka_ns, api_version=kafka_api_version, owner=owner))
             emit(build_node_pool(spec, namespace=kafka_ns, api_version=kafka_api_version, owner=owner))
-        for topic in build_topics(spec, namespace=kafka_ns, api_version=kafka_api_version, owner=owner):
+        for topic in build_topics(
+            spec,
+            namespace=kafka_ns,
+            api_version=kafka_api_version,
+            owner=owner,
+            owner_namespace=namespace,
+        ):
             emit(topic)
         user = build_user(
             spec, app_name=name, app_namespace=namespace, namespace=kafka_ns, api_version=kafka_api_version

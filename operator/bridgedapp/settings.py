@@ -23,6 +23,7 @@ class Settings:
     strimzi_manifest: str | None = None  # path or URL; None: the image's bundled file, else the release URL
     install_timeout: float = 600.0
     namespaces: tuple[str, ...] = field(default_factory=tuple)  # empty: all namespaces
+    single_tenant: bool = False  # true: any BridgedApp may get ACLs on any topic and group (see tenancy.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -38,6 +39,7 @@ class Settings:
             strimzi_manifest=env.get("BRIDGEDAPP_STRIMZI_MANIFEST") or None,
             install_timeout=float(env.get("BRIDGEDAPP_INSTALL_TIMEOUT", cls.install_timeout)),
             namespaces=namespaces,
+            single_tenant=_boolean(env, "BRIDGEDAPP_SINGLE_TENANT"),
         )
 
     def manifest_source(self) -> str:
@@ -48,3 +50,10 @@ class Settings:
         if os.path.exists(bundled):
             return bundled
         return STRIMZI_RELEASE_URL.format(version=self.strimzi_version)
+
+
+def _boolean(env: dict[str, str], name: str) -> bool:
+    value = env.get(name, "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no", ""):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return value in ("true", "1", "yes")

@@ -412,13 +412,16 @@ class StrimziEnsurer:
         self._failure: StrimziUnavailable | None = None
         self._failed_at = 0.0
 
-    def ensure(self, *, wait: bool = True) -> StrimziInfo:
-        """A usable Strimzi, or StrimziUnavailable saying why not and what to do."""
+    def ensure(self, *, wait: bool = True, install: bool = True) -> StrimziInfo:
+        """A usable Strimzi, or StrimziUnavailable saying why not and what to do.
+
+        install=False only looks (a paused BridgedApp changes nothing, not even by installing Strimzi).
+        """
         deadline = time.monotonic() + self.settings.install_timeout + 60
         while True:
             with self._lock:
                 if self._install_done is None:
-                    info = self._current_locked()
+                    info = self._current_locked(install=install)
                     if info is not None:
                         return info
                 done = self._install_done
@@ -431,7 +434,7 @@ class StrimziEnsurer:
             if not wait or not done.wait(max(0.0, deadline - time.monotonic())):
                 raise installing
 
-    def _current_locked(self) -> StrimziInfo | None:
+    def _current_locked(self, *, install: bool = True) -> StrimziInfo | None:
         """The usable Strimzi; None when an install was just started. Called with the lock held."""
         if self._info is not None:
             cached = self._info
@@ -452,6 +455,10 @@ class StrimziEnsurer:
                 "ours" if info.managed else "adopted",
             )
             return self._usable(info, None)
+        if not install:
+            raise StrimziUnavailable(
+                "StrimziNotFound", "no Strimzi found; it is not installed while spec.paused is true"
+            )
         if self.settings.strimzi_install == "never":
             raise StrimziUnavailable(
                 "StrimziNotFound",

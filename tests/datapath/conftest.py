@@ -299,9 +299,10 @@ APP_DEPLOYMENT = "shop-api"
 _BOOTSTRAP_LINE = re.compile(r"^kafka\.bootstrap\.servers=(.*)$", re.MULTILINE)
 
 
-def rendered_app_spec(cluster: str) -> dict[str, Any]:
+def rendered_app_spec(cluster: str, namespace: str) -> dict[str, Any]:
     """The BridgedApp under test: its own Kafka cluster, one ReadWrite and one Read topic (names unique per
-    cluster, as KafkaTopic names live in the shared Kafka namespace), a consumer-group prefix."""
+    cluster, as KafkaTopic names live in the shared Kafka namespace), an explicit consumer-group prefix
+    (inside its namespace's own `<namespace>.`, as the many-teams policy asks)."""
     return {
         "deploymentName": APP_DEPLOYMENT,
         "kafka": {"clusterName": cluster, "replicas": 1, "storage": {"size": "1Gi"}},
@@ -309,7 +310,7 @@ def rendered_app_spec(cluster: str) -> dict[str, Any]:
             {"name": f"orders-{cluster}", "partitions": 1, "replicas": 1, "access": "ReadWrite"},
             {"name": f"prices-{cluster}", "partitions": 1, "replicas": 1, "access": "Read"},
         ],
-        "consumerGroup": f"shop-{cluster}",
+        "consumerGroup": f"{namespace}.shop-{cluster}",
     }
 
 
@@ -426,7 +427,8 @@ class RenderedApp:
 
     @property
     def group_prefix(self) -> str:
-        return str(self.app["spec"].get("consumerGroup") or self.name)
+        meta = self.app["metadata"]
+        return str(self.app["spec"].get("consumerGroup") or f"{meta['namespace']}.{meta['name']}")
 
     @property
     def env(self) -> dict[str, str]:
@@ -519,7 +521,7 @@ def make_rendered_app(
             what=f"ServiceAccount default in namespace {ns_name}",
         )
         make_deployment(api, ns_name, APP_DEPLOYMENT)
-        make_bridgedapp(api, ns_name, APP_NAME, rendered_app_spec(unique_name(f"dp{label[:6]}")))
+        make_bridgedapp(api, ns_name, APP_NAME, rendered_app_spec(unique_name(f"dp{label[:6]}"), ns_name))
         wait_until(
             condition_is(api, ns_name, APP_NAME, "Ready"),
             timeout=READY_TIMEOUT,

@@ -36,7 +36,7 @@ class Case:
         return [
             build_kafka(spec, owner=owner, **common),
             build_node_pool(spec, owner=owner, **common),
-            *build_topics(spec, owner=owner, **common),
+            *build_topics(spec, owner=owner, owner_namespace=self.app_namespace, **common),
             build_user(spec, app_name=self.app_name, app_namespace=self.app_namespace, **common),
         ]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from bridgedapp import CONFIG_HASH_ANNOTATION, FIELD_MANAGER, SIDECAR_NAME
+from bridgedapp import BRIDGED_BY_ANNOTATION, CONFIG_HASH_ANNOTATION, FIELD_MANAGER, SIDECAR_NAME
 from bridgedapp.builders import bridge, sidecar
 from bridgedapp.models import BRIDGE_MANAGEMENT_PORT, NativeSidecar
 
@@ -114,7 +114,7 @@ def test_golden_patch_custom_regular(golden: Any) -> None:
 
 
 def test_properties_listen_on_loopback_only() -> None:
-    text = bridge.build_properties(spec_of(CUSTOM_SPEC), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+    text = bridge.build_properties(spec_of(CUSTOM_SPEC), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     props = parse_properties(text)
     assert props["http.host"] == "127.0.0.1"
     assert props["http.port"] == "9090"
@@ -125,7 +125,7 @@ def test_properties_listen_on_loopback_only() -> None:
 
 def test_properties_connect_with_mtls_from_the_mounted_secret() -> None:
     props = parse_properties(
-        bridge.build_properties(spec_of(DEFAULT_SPEC), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+        bridge.build_properties(spec_of(DEFAULT_SPEC), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     )
     assert props["kafka.bootstrap.servers"] == "my-cluster-kafka-bootstrap.kafka.svc:9093"
     assert props["kafka.security.protocol"] == "SSL"
@@ -144,7 +144,7 @@ def test_properties_connect_with_mtls_from_the_mounted_secret() -> None:
 
 def test_properties_hold_no_secret_material() -> None:
     secrets = strimzi_secrets()
-    text = bridge.build_properties(spec_of(CUSTOM_SPEC), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+    text = bridge.build_properties(spec_of(CUSTOM_SPEC), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     assert "BEGIN" not in text
     assert "password" not in text.lower()
     for pem in (secrets.user_key_pem, secrets.user_cert_pem):
@@ -155,8 +155,8 @@ def test_properties_hold_no_secret_material() -> None:
 def test_properties_are_deterministic() -> None:
     reordered = copy.deepcopy(CUSTOM_SPEC)
     reordered["bridge"]["producer"] = dict(reversed(list(CUSTOM_SPEC["bridge"]["producer"].items())))
-    first = bridge.build_properties(spec_of(CUSTOM_SPEC), app_name=APP_NAME, bootstrap=BOOTSTRAP)
-    assert first == bridge.build_properties(spec_of(reordered), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+    first = bridge.build_properties(spec_of(CUSTOM_SPEC), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
+    assert first == bridge.build_properties(spec_of(reordered), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     producer_keys = [
         k for k in parse_properties(first) if k.startswith("kafka.producer.") and "config" not in k
     ]
@@ -183,7 +183,7 @@ def test_forbidden_client_options_are_dropped_and_reported() -> None:
         },
     }
     spec = spec_of(raw)
-    props = parse_properties(bridge.build_properties(spec, app_name=APP_NAME, bootstrap=BOOTSTRAP))
+    props = parse_properties(bridge.build_properties(spec, bridge_id=APP_NAME, bootstrap=BOOTSTRAP))
     assert "kafka.producer.ssl.keystore.location" not in props
     assert "kafka.consumer.group.id" not in props
     assert "kafka.consumer.security.protocol" not in props
@@ -204,7 +204,7 @@ def test_forbidden_client_options_are_dropped_and_reported() -> None:
 def test_a_value_cannot_inject_a_property() -> None:
     raw = copy.deepcopy(DEFAULT_SPEC)
     raw["bridge"] = {"producer": {"acks": "all\nkafka.ssl.keystore.key=/evil"}}
-    text = bridge.build_properties(spec_of(raw), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+    text = bridge.build_properties(spec_of(raw), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     assert [line for line in text.splitlines() if line.startswith("kafka.ssl.keystore.key=")] == [
         f"kafka.ssl.keystore.key={bridge.provider_reference('user.key')}"
     ]
@@ -234,7 +234,7 @@ def test_java_reads_the_properties_exactly(tmp_path: Path) -> None:
     }
     raw = copy.deepcopy(CUSTOM_SPEC)
     raw["bridge"]["producer"] = odd
-    text = bridge.build_properties(spec_of(raw), app_name=APP_NAME, bootstrap=BOOTSTRAP)
+    text = bridge.build_properties(spec_of(raw), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     (tmp_path / "app.properties").write_bytes(text.encode("iso-8859-1"))
     (tmp_path / "Load.java").write_text(JAVA_LOADER)
     subprocess.run(
@@ -521,7 +521,11 @@ def test_volumes_reference_the_owned_objects() -> None:
 def test_patch_owns_only_the_sidecar_fields(native: bool) -> None:
     patch = patch_for(DEFAULT_SPEC, native=native)
     assert set(patch) == {"apiVersion", "kind", "metadata", "spec"}
-    assert patch["metadata"] == {"name": "orders-api", "namespace": APP_NAMESPACE}
+    assert patch["metadata"] == {
+        "name": "orders-api",
+        "namespace": APP_NAMESPACE,
+        "annotations": {BRIDGED_BY_ANNOTATION: APP_NAME},
+    }
     assert list(patch["spec"]) == ["template"]
     template = patch["spec"]["template"]
     assert template["metadata"] == {"annotations": {CONFIG_HASH_ANNOTATION: "0123abcd"}}
@@ -549,7 +553,10 @@ def test_local_apply_keeps_the_apps_own_fields() -> None:
     annotations = injected["spec"]["template"]["metadata"]["annotations"]
     assert annotations == {"example.com/team": "shop", CONFIG_HASH_ANNOTATION: "0123abcd"}
     assert injected["spec"]["selector"] == deployment["spec"]["selector"]
-    assert injected["metadata"] == deployment["metadata"]
+    assert injected["metadata"] == {
+        **deployment["metadata"],
+        "annotations": {**deployment["metadata"].get("annotations", {}), BRIDGED_BY_ANNOTATION: APP_NAME},
+    }
     assert deployment == sample_deployment()  # the input is not modified
 
 

@@ -47,7 +47,9 @@ def pool_of(api_version: str = API_V1, **fields: Any) -> dict[str, Any]:
 
 def topics_of(*topics: dict[str, Any]) -> list[dict[str, Any]]:
     spec = spec_of(topics=list(topics))
-    return build_topics(spec, namespace=KAFKA_NAMESPACE, api_version=API_V1, owner=OWNER)
+    return build_topics(
+        spec, namespace=KAFKA_NAMESPACE, api_version=API_V1, owner=OWNER, owner_namespace="shop"
+    )
 
 
 def user_of(app_name: str = "orders", **fields: Any) -> dict[str, Any]:
@@ -323,10 +325,10 @@ def test_acls_grant_nothing_broader() -> None:
             assert rule["resource"]["patternType"] == "literal"
 
 
-def test_group_prefix_defaults_to_app_name_and_is_absent_for_write_only() -> None:
+def test_group_prefix_defaults_to_namespace_and_name_and_is_absent_for_write_only() -> None:
     reader = user_of(app_name="shipper", topics=[{"name": "t", "access": "Read"}])
     groups = [r for r in reader["spec"]["authorization"]["acls"] if r["resource"]["type"] == "group"]
-    assert [g["resource"]["name"] for g in groups] == ["shipper"]
+    assert [g["resource"]["name"] for g in groups] == ["shop.shipper"]
     writer = user_of(topics=[{"name": "t", "access": "Write"}])
     assert all(r["resource"]["type"] == "topic" for r in writer["spec"]["authorization"]["acls"])
 

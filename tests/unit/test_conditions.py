@@ -62,12 +62,20 @@ def test_progress_is_reconciling() -> None:
     assert summarize([Check("StrimziReady", None, "Installing", "")])[3] == "Pending"
 
 
-def test_paused_keeps_component_conditions() -> None:
+def test_paused_reports_the_observed_components_and_a_paused_summary() -> None:
     running = build_status(None, ALL_OK, generation=1, now="t0")
-    paused = build_status(running, [], generation=2, paused=True, now="t1")
+    observed = [
+        Check("TopicsReady", False, "PendingWhilePaused", "KafkaTopic kafka/new does not exist")
+        if c.type == "TopicsReady"
+        else c
+        for c in ALL_OK
+    ]
+    paused = build_status(running, observed, generation=2, paused=True, now="t1")
     conds = by_type(paused)
     assert paused["phase"] == "Paused" and conds["Ready"]["reason"] == "Paused"
-    assert conds["KafkaReady"] == by_type(running)["KafkaReady"]
+    assert conds["Stalled"]["status"] == "False" and conds["Reconciling"]["status"] == "False"
+    assert conds["TopicsReady"]["status"] == "False" and conds["TopicsReady"]["lastTransitionTime"] == "t1"
+    assert conds["KafkaReady"]["lastTransitionTime"] == "t0"  # unchanged components keep their time
 
 
 def test_transitions_name_changed_conditions() -> None:

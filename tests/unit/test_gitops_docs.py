@@ -195,7 +195,9 @@ def owned_paths(patch: dict[str, Any]) -> set[str]:
     """The paths a server-side apply of `patch` sets, written as docs/gitops.md writes them: list-map items
     (containers, volumes) by name, annotations by key, anything else down to its leaf."""
     assert set(patch) == {"apiVersion", "kind", "metadata", "spec"}
-    assert set(patch["metadata"]) == {"name", "namespace"}, "the patch may only identify the Deployment"
+    assert set(patch["metadata"]) == {"name", "namespace", "annotations"}, (
+        "the patch may only identify the Deployment and record its bridge owner"
+    )
     paths: set[str] = set()
 
     def walk(node: Any, path: str) -> None:
@@ -210,13 +212,14 @@ def owned_paths(patch: dict[str, Any]) -> set[str]:
             paths.add(path)
 
     walk(patch["spec"], "spec")
+    walk(patch["metadata"]["annotations"], "metadata.annotations")
     return paths
 
 
 def documented_paths() -> set[str]:
     """The first column of the table under "## What the operator owns on a Deployment"."""
     section = DOC.read_text().split("## What the operator owns on a Deployment", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `(spec\.[^`]+)` \|", section, flags=re.MULTILINE))
+    return set(re.findall(r"^\| `((?:spec|metadata)\.[^`]+)` \|", section, flags=re.MULTILINE))
 
 
 def sample_patch(*, native: bool) -> dict[str, Any]:
@@ -230,6 +233,7 @@ def sample_patch(*, native: bool) -> dict[str, Any]:
 def test_the_documented_fields_are_exactly_what_the_operator_applies() -> None:
     native, regular = owned_paths(sample_patch(native=True)), owned_paths(sample_patch(native=False))
     assert native == {
+        "metadata.annotations[bridgedapp.io/bridged-by]",
         "spec.template.metadata.annotations[bridgedapp.io/config-hash]",
         "spec.template.spec.initContainers[name=kafka-bridge]",
         "spec.template.spec.volumes[name=kafka-bridge-config]",

@@ -175,7 +175,11 @@ def test_without_the_deployment_the_patch_is_shown() -> None:
     run = Run("-f", SAMPLE_APP)
     assert run.code == 0
     patch = run.one("Deployment")
-    assert patch["metadata"] == {"name": "orders-api", "namespace": APP_NAMESPACE}
+    assert patch["metadata"] == {
+        "name": "orders-api",
+        "namespace": APP_NAMESPACE,
+        "annotations": {"bridgedapp.io/bridged-by": "orders"},
+    }
     assert set(patch["spec"]["template"]["spec"]) == {"initContainers", "volumes"}
     assert "not given" in run.stderr
 

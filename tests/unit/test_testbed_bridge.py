@@ -84,7 +84,7 @@ def test_mounts_of_the_operators_own_container_and_volumes() -> None:
     files where the properties' config-provider references point, and an empty writable /tmp."""
     spec = parse_spec({"deploymentName": "web"})
     container = build_bridge_container(spec, native=True)
-    properties = build_properties(spec, app_name="orders", bootstrap="c-kafka-bootstrap.kafka.svc:9093")
+    properties = build_properties(spec, bridge_id="shop.orders", bootstrap="c-kafka-bootstrap.kafka.svc:9093")
     mounts = mounts_from_pod(
         container,
         build_volumes("orders"),

@@ -23,9 +23,18 @@ def fit_name(name: str, limit: int) -> str:
     return f"{name[: limit - len(suffix) - 1].rstrip('-.')}-{suffix}"
 
 
+def app_identity(app_namespace: str, app_name: str, limit: int) -> str:
+    """`<namespace>.<name>`, unique across the cluster (namespaces hold no dots), hashed down to `limit`.
+
+    The one spelling of an app's identity: its KafkaUser (and so its certificate's CN), its bridge.id and
+    its default consumer-group prefix, each within its own length bound.
+    """
+    return fit_name(f"{app_namespace}.{app_name}", limit)
+
+
 def owner_value(app_namespace: str, app_name: str) -> str:
     """The `bridgedapp.io/owner` label value: `<ns>.<name>`, hashed down when it exceeds a label's 63 chars."""
-    return fit_name(f"{app_namespace}.{app_name}", MAX_LABEL_VALUE)
+    return app_identity(app_namespace, app_name, MAX_LABEL_VALUE)
 
 
 def labels(app_namespace: str, app_name: str) -> dict[str, str]:

@@ -44,6 +44,11 @@ def owner_labels(owner: str) -> dict[str, str]:
     return {**MANAGED_BY_LABELS, OWNER_LABEL: fit_name(owner, MAX_LABEL_VALUE)}
 
 
+def cluster_ca_cert_name(cluster: str) -> str:
+    """The Secret where Strimzi publishes the cluster CA certificate(s) clients must trust."""
+    return f"{cluster}-cluster-ca-cert"
+
+
 def node_pool_name(cluster: str) -> str:
     """`dual-role-<hash of the cluster>`: unique per cluster, short enough for the pod names.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bridgedapp import CONFIG_HASH_ANNOTATION, FIELD_MANAGER, SIDECAR_NAME
+from bridgedapp import BRIDGED_BY_ANNOTATION, CONFIG_HASH_ANNOTATION, FIELD_MANAGER, SIDECAR_NAME
 from bridgedapp.builders.bridge import (
     CONFIG_MOUNT_PATH,
     CREDENTIALS_MOUNT_PATH,
@@ -202,9 +202,14 @@ def build_deployment_patch(
     deployment: dict[str, Any], app: dict[str, Any], spec: BridgedAppSpec, *, native: bool, config_hash: str
 ) -> dict[str, Any]:
     """The server-side apply object: exactly the fields the operator owns, nothing else (no selector, no
-    labels), so applying it with field manager `bridgedapp-operator` never touches the app's own fields."""
+    labels), so applying it with field manager `bridgedapp-operator` never touches the app's own fields.
+
+    It records the BridgedApp that owns the sidecar (`bridgedapp.io/bridged-by`) in the same apply: one
+    Deployment has one bridge owner, and no other BridgedApp writes it.
+    """
     container_list = "initContainers" if native else "containers"
     patch = _identity(deployment)
+    patch["metadata"]["annotations"] = {BRIDGED_BY_ANNOTATION: app["metadata"]["name"]}
     patch["spec"] = {
         "template": {
             "metadata": {"annotations": {CONFIG_HASH_ANNOTATION: config_hash}},
@@ -215,6 +220,11 @@ def build_deployment_patch(
         }
     }
     return patch
+
+
+def bridged_by(deployment: dict[str, Any]) -> str | None:
+    """The name of the BridgedApp (same namespace) that owns this Deployment's sidecar, if any."""
+    return (deployment.get("metadata", {}).get("annotations") or {}).get(BRIDGED_BY_ANNOTATION)
 
 
 def build_removal_patch(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -321,6 +331,14 @@ def apply_patch_locally(deployment: dict[str, Any], patch: dict[str, Any]) -> di
     The integration tests compare it with the real server's result.
     """
     result = copy.deepcopy(deployment)
+    meta = result.setdefault("metadata", {})
+    meta_annotations = dict(meta.get("annotations") or {})
+    meta_annotations.pop(BRIDGED_BY_ANNOTATION, None)
+    meta_annotations.update(patch.get("metadata", {}).get("annotations") or {})
+    if meta_annotations:
+        meta["annotations"] = meta_annotations
+    else:
+        meta.pop("annotations", None)
     template = result.setdefault("spec", {}).setdefault("template", {})
     applied_template = patch.get("spec", {}).get("template", {})
 

@@ -14,6 +14,7 @@ from typing import Any
 from bridgedapp.builders.common import short_hash
 from bridgedapp.builders.kafka import CLUSTER_LABEL, check_api_version, owner_labels
 from bridgedapp.models import BridgedAppSpec, TopicSpec
+from bridgedapp.tenancy import OWNER_NAMESPACE_ANNOTATION, SHARED_WITH_ANNOTATION
 
 # Object names are DNS subdomains (253), but Strimzi and tools copy resource names into label values,
 # so stay within a label's 63 characters.
@@ -40,9 +41,12 @@ def topic_object_name(topic: str) -> str:
 
 
 def build_topic(
-    topic: TopicSpec, *, cluster: str, namespace: str, api_version: str, owner: str
+    topic: TopicSpec, *, cluster: str, namespace: str, api_version: str, owner: str, owner_namespace: str
 ) -> dict[str, Any]:
-    """One KafkaTopic; `spec.topicName` only when the object name is not the topic name."""
+    """One KafkaTopic; `spec.topicName` only when the object name is not the topic name.
+
+    It records the namespace that owns it and whom that namespace shares it with (see tenancy.py).
+    """
     check_api_version(api_version)
     name = topic_object_name(topic.name)
     spec: dict[str, Any] = {}
@@ -59,18 +63,44 @@ def build_topic(
             "name": name,
             "namespace": namespace,
             "labels": {CLUSTER_LABEL: cluster, **owner_labels(owner)},
+            "annotations": {
+                OWNER_NAMESPACE_ANNOTATION: owner_namespace,
+                SHARED_WITH_ANNOTATION: ",".join(topic.shared_with),
+            },
         },
         "spec": spec,
     }
 
 
 def build_topics(
-    spec: BridgedAppSpec, *, namespace: str, api_version: str, owner: str
+    spec: BridgedAppSpec, *, namespace: str, api_version: str, owner: str, owner_namespace: str
 ) -> list[dict[str, Any]]:
     """A KafkaTopic per listed topic, in the Kafka's namespace, labelled with its cluster."""
     return [
         build_topic(
-            topic, cluster=spec.kafka.cluster_name, namespace=namespace, api_version=api_version, owner=owner
+            topic,
+            cluster=spec.kafka.cluster_name,
+            namespace=namespace,
+            api_version=api_version,
+            owner=owner,
+            owner_namespace=owner_namespace,
         )
         for topic in spec.topics
     ]
+
+
+def keep_partitions(desired: dict[str, Any], current: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """`desired` without a partition decrease, which Kafka cannot do, and the refusal saying so (or None).
+
+    The rest of the spec (replicas, config) is applied as asked: Strimzi's topic operator reports what it
+    cannot change in the KafkaTopic's own condition, which the BridgedApp's TopicsReady message quotes.
+    """
+    have = (current.get("spec") or {}).get("partitions")
+    want = desired["spec"]["partitions"]
+    if not isinstance(have, int) or want >= have:
+        return desired, None
+    kept = {**desired, "spec": {**desired["spec"], "partitions": have}}
+    name = desired["spec"].get("topicName") or desired["metadata"]["name"]
+    return kept, (
+        f"topic {name} has {have} partitions and Kafka cannot decrease them: set partitions to {have} or more"
+    )

@@ -7,11 +7,12 @@ simple authorizer grants only what `topics[].access` and the consumer-group pref
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from bridgedapp.builders.common import fit_name, labels
+from bridgedapp.builders.common import app_identity, labels
 from bridgedapp.builders.kafka import CLUSTER_LABEL, check_api_version
-from bridgedapp.models import Access, BridgedAppSpec
+from bridgedapp.models import MAX_CONSUMER_GROUP, Access, BridgedAppSpec
 
 MAX_CN = 64  # X.509 upper bound for a commonName, which Strimzi sets to the user's name
 
@@ -30,13 +31,34 @@ GROUP_OPERATIONS = ["Read"]
 
 def kafka_user_name(app_namespace: str, app_name: str) -> str:
     """`<app_namespace>.<app_name>`, hashed down to 64 characters for the certificate's CN."""
-    return fit_name(f"{app_namespace}.{app_name}", MAX_CN)
+    return app_identity(app_namespace, app_name, MAX_CN)
 
 
-def acls(spec: BridgedAppSpec, *, app_name: str) -> list[dict[str, Any]]:
-    """Allow rules: each listed topic (literal name) as its access says, and the consumer-group prefix.
+def group_prefix(spec: BridgedAppSpec, *, app_namespace: str, app_name: str) -> str:
+    """The consumer-group prefix the app may read: spec.consumerGroup, else its own `<namespace>.<name>`.
 
-    A group rule exists only when some topic is readable: a write-only app never joins a group.
+    Defaults never meet across namespaces (namespaces hold no dots, so `a.` never starts `b.`).
+    """
+    return spec.consumer_group or app_identity(app_namespace, app_name, MAX_CONSUMER_GROUP)
+
+
+def reads_any(spec: BridgedAppSpec, refused_topics: Collection[str] = ()) -> bool:
+    """A group rule is needed only when some granted topic is readable: a write-only app never joins one."""
+    return any(
+        t.access in (Access.READ, Access.READ_WRITE) and t.name not in refused_topics for t in spec.topics
+    )
+
+
+def acls(
+    spec: BridgedAppSpec,
+    *,
+    group: str,
+    refused_topics: Collection[str] = (),
+    group_refused: bool = False,
+) -> list[dict[str, Any]]:
+    """Allow rules: each granted topic (literal name) as its access says, and the consumer-group prefix.
+
+    Topics and the group the tenancy policy refused get no rule at all (see tenancy.py).
     """
     rules: list[dict[str, Any]] = [
         {
@@ -45,12 +67,13 @@ def acls(spec: BridgedAppSpec, *, app_name: str) -> list[dict[str, Any]]:
             "operations": list(TOPIC_OPERATIONS[topic.access]),
         }
         for topic in spec.topics
+        if topic.name not in refused_topics
     ]
-    if any(topic.access in (Access.READ, Access.READ_WRITE) for topic in spec.topics):
+    if reads_any(spec, refused_topics) and not group_refused:
         rules.append(
             {
                 "type": "allow",
-                "resource": {"type": "group", "name": spec.group_prefix(app_name), "patternType": "prefix"},
+                "resource": {"type": "group", "name": group, "patternType": "prefix"},
                 "operations": list(GROUP_OPERATIONS),
             }
         )
@@ -58,7 +81,14 @@ def acls(spec: BridgedAppSpec, *, app_name: str) -> list[dict[str, Any]]:
 
 
 def build_user(
-    spec: BridgedAppSpec, *, app_name: str, app_namespace: str, namespace: str, api_version: str
+    spec: BridgedAppSpec,
+    *,
+    app_name: str,
+    app_namespace: str,
+    namespace: str,
+    api_version: str,
+    refused_topics: Collection[str] = (),
+    group_refused: bool = False,
 ) -> dict[str, Any]:
     """The KafkaUser, in the Kafka's namespace (`namespace`), where Strimzi's user operator watches."""
     check_api_version(api_version)
@@ -72,6 +102,14 @@ def build_user(
         },
         "spec": {
             "authentication": {"type": "tls"},
-            "authorization": {"type": "simple", "acls": acls(spec, app_name=app_name)},
+            "authorization": {
+                "type": "simple",
+                "acls": acls(
+                    spec,
+                    group=group_prefix(spec, app_namespace=app_namespace, app_name=app_name),
+                    refused_topics=refused_topics,
+                    group_refused=group_refused,
+                ),
+            },
         },
     }

@@ -92,7 +92,11 @@ def test_a_bridgedapp_gets_kafka_topics_and_user(api, namespace, operator, clust
         (a["resource"]["type"], a["resource"]["name"], a["resource"].get("patternType", "literal"))
         for a in user["spec"]["authorization"]["acls"]
     }
-    assert ("topic", f"orders-{kc}", "literal") in resources and ("group", "orders", "prefix") in resources
+    assert ("topic", f"orders-{kc}", "literal") in resources and (
+        "group",
+        f"{namespace}.orders",
+        "prefix",
+    ) in resources
     assert not any(name == "*" for _, name, _ in resources)
 
     # `kubectl wait` works on the conditions, as users script it
