@@ -127,10 +127,12 @@ def _client() -> Kube:
     """The operator's API client, or CliError naming what is missing (no kubeconfig, a broken one)."""
     from kubernetes.config.config_exception import ConfigException
 
-    from bridgedapp.kube import Kube
+    from bridgedapp.kube import Kube, KubeError
 
     try:
         return Kube.from_env()
+    except KubeError as err:
+        raise CliError(str(err)) from None
     except (ConfigException, OSError, ValueError) as err:
         where = os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise CliError(f"cannot load a kubeconfig ({where}) or in-cluster credentials: {err}") from None

@@ -150,7 +150,10 @@ class Kube:
     def __init__(self, api_client: k8s_client.ApiClient) -> None:
         self.api_client = api_client
         never_written = os.path.join(tempfile.gettempdir(), f"bridgedapp-discovery-{uuid.uuid4().hex}.json")
-        self._dyn = DynamicClient(api_client, cache_file=never_written, discoverer=_MemoryDiscoverer)
+        try:  # the dynamic client asks the server for /version and discovery as it is made
+            self._dyn = DynamicClient(api_client, cache_file=never_written, discoverer=_MemoryDiscoverer)
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            raise _translate(exc, str(api_client.configuration.host)) from exc
         self._lock = threading.RLock()
         self._resources: dict[tuple[str, str], Resource] = {}
         self._server_version: tuple[int, int] | None = None
