@@ -119,7 +119,8 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     except KubeError as err:
         if retry < DELETE_RETRIES:
             raise kopf.TemporaryError(f"cleanup failed, will retry: {err}", delay=5) from err
-        log.error("cleanup of %s/%s gave up after %d retries: %s", body.namespace, body.name, retry, err)
+        meta = body.metadata
+        log.error("cleanup of %s/%s gave up after %d retries: %s", meta.namespace, meta.name, retry, err)
         kopf.warn(
             app, reason="CleanupIncomplete", message=f"Gave up cleaning up after {retry} retries: {err}"
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -391,7 +391,10 @@ class Reconciler:
                 desired, refusal = topics.keep_partitions(desired, current)
                 if refusal:
                     refused.append(refusal)
-                current = self._apply_if_changed(desired, current, p, c.TOPICS_READY) or current
+                current = (
+                    self._apply_if_changed(desired, current, p, c.TOPICS_READY, same=topics.spec_matches)
+                    or current
+                )
             ok, reason, message = readiness(current)
             if not ok:
                 pending.append(f"{meta['name']}: {message}")
@@ -674,14 +677,20 @@ class Reconciler:
         return self.kube.apply(desired)
 
     def _apply_if_changed(
-        self, desired: dict[str, Any], current: dict[str, Any] | None, p: _Pass, condition: str
+        self,
+        desired: dict[str, Any],
+        current: dict[str, Any] | None,
+        p: _Pass,
+        condition: str,
+        *,
+        same: Callable[[dict[str, Any], dict[str, Any]], bool] = is_subset,
     ) -> dict[str, Any] | None:
         """Apply `desired` unless `current` already holds it; the object as it now is, or None on conflict
         (and while paused, when it would have to change).
 
         The comparison makes an idle pass cost only reads; a conflict becomes a stalled condition.
         """
-        if current is not None and is_subset(desired, current):
+        if current is not None and same(desired, current):
             return current
         if p.dry:
             state = "does not exist" if current is None else "differs from the spec"
@@ -847,18 +856,14 @@ def _describe(obj: dict[str, Any]) -> str:
 def _with_pending(checks: list[Check], pending: dict[str, list[str]]) -> list[Check]:
     """While paused: a component whose objects would have to change reports so (False, in progress), unless
     it already reports a problem of its own."""
-    out = []
-    for check in checks:
-        notes = pending.get(check.type)
-        if notes and check.ok is not False:
-            check = Check(
-                check.type,
-                False,
-                c.PENDING_WHILE_PAUSED,
-                "; ".join(notes) + ": not changed while spec.paused is true.",
-            )
-        out.append(check)
-    return out
+
+    def pending_check(type_: str) -> Check:
+        message = "; ".join(pending[type_]) + ": not changed while spec.paused is true."
+        return Check(type_, False, c.PENDING_WHILE_PAUSED, message)
+
+    out = [pending_check(ch.type) if ch.type in pending and ch.ok is not False else ch for ch in checks]
+    reported = {ch.type for ch in checks}
+    return out + [pending_check(t) for t in pending if t not in reported]
 
 
 def _sentence(message: str) -> str:

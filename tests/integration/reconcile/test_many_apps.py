@@ -179,10 +179,10 @@ def test_the_same_app_name_in_two_namespaces_gets_two_identities(
     api, namespace, second_namespace, operator, wait_until
 ) -> None:
     kc = unique("kc")
+    # one topic for both: whichever app creates it owns it for its namespace and shares it with the other
+    topic = {"name": f"orders-{kc}", "access": "Read", "sharedWith": [namespace, second_namespace]}
     for ns in (namespace, second_namespace):
-        make_bridgedapp(
-            api, ns, "orders", spec_on(kc, "orders-api", {"name": f"orders-{kc}", "access": "Read"})
-        )
+        make_bridgedapp(api, ns, "orders", spec_on(kc, "orders-api", topic))
         make_deployment(api, ns, "orders-api")
     for ns in (namespace, second_namespace):
         wait_until(condition_is(api, ns, "orders", "Ready"), timeout=READY_TIMEOUT, what=f"{ns}/orders Ready")
@@ -356,14 +356,22 @@ def test_topics_the_app_created_follow_partitions_and_config_and_never_shrink(
         what="partitions raised on the KafkaTopic",
     )
     assert topic_object(api, name)["spec"]["config"] == {"retention.ms": 3600000}
+    wait_until(condition_is(api, namespace, "grow", "TopicsReady"), timeout=60, what="Strimzi caught up")
 
     app.reload()
     app.patch({"spec": {"topics": [{"name": name, "replicas": 1, "partitions": 2}]}})
     refused = wait_until(
-        condition_is(api, namespace, "grow", "TopicsReady", "False"), timeout=60, what="decrease refused"
+        lambda: (
+            (c := conditions(api, namespace, "grow")["TopicsReady"])["reason"] == "PartitionDecreaseRefused"
+            and c
+        ),
+        timeout=60,
+        what="decrease refused",
     )
-    assert refused["reason"] == "PartitionDecreaseRefused" and "6 partitions" in refused["message"]
-    assert topic_object(api, name)["spec"]["partitions"] == 6
+    assert refused["status"] == "False" and "6 partitions" in refused["message"]
+    spec_now = topic_object(api, name)["spec"]
+    assert spec_now["partitions"] == 6
+    assert "config" not in spec_now  # the config the spec dropped is dropped from the KafkaTopic too
 
 
 # ---- phase Deleting ---------------------------------------------------------------------------------------
