@@ -115,6 +115,7 @@ def test_operator_owns_only_what_it_adds(api, namespace, operator, wait_until) -
     ]
     assert [e["operation"] for e in entries] == ["Apply"]
     allowed = (
+        "/f:metadata/f:annotations/f:bridgedapp.io/bridged-by",  # the one bridge owner of this Deployment
         "/f:spec/f:template/f:metadata/f:annotations/f:bridgedapp.io/config-hash",
         '/f:spec/f:template/f:spec/f:initContainers/k:{"name":"kafka-bridge"}',
         '/f:spec/f:template/f:spec/f:volumes/k:{"name":"kafka-bridge-',
