@@ -4,7 +4,10 @@ GROUP = "bridgedapp.io"
 VERSION = "v1alpha1"
 PLURAL = "bridgedapps"
 KIND = "BridgedApp"
-FIELD_MANAGER = "bridgedapp-operator"
+FIELD_MANAGER = "bridgedapp-operator"  # the sidecar and the operator's own objects
+INSTALL_FIELD_MANAGER = (
+    "bridgedapp-operator/strimzi-install"  # what it installs: one apply never drops the other's
+)
 FINALIZER = "bridgedapp.io/cleanup"
 LABEL_PREFIX = "bridgedapp.io/"
 OWNER_LABEL = "bridgedapp.io/owner"

@@ -23,6 +23,8 @@ STALLED = "Stalled"
 
 # Reasons decided here (the rest come with the step that reports them).
 DEPLOYMENT_ALREADY_BRIDGED = "DeploymentAlreadyBridged"  # another BridgedApp owns the Deployment's sidecar
+OPERATOR_OWNED_DEPLOYMENT = "OperatorOwnedDeployment"  # e.g. the Strimzi operator bridgedapp installed
+REFUSED = "Refused"  # the API server refused a write as invalid (400/422): the spec must change
 PENDING_WHILE_PAUSED = "PendingWhilePaused"  # paused: the objects differ from the spec and are left so
 PAUSED = "Paused"
 RESUMED = "Resumed"
@@ -53,6 +55,17 @@ class Check:
     @property
     def status(self) -> str:
         return {True: "True", False: "False", None: "Unknown"}[self.ok]
+
+
+MAX_MESSAGE = 4096  # a condition's message; the CRD allows 32768, a person reads far less
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message`, cut to `limit` characters with a note saying so: a status must never outgrow its object."""
+    if len(message) <= limit:
+        return message
+    note = f" ... ({len(message) - limit} more characters)"
+    return message[: limit - len(note)] + note
 
 
 def now_iso() -> str:
@@ -139,7 +152,7 @@ def merge_conditions(
                 "type": check.type,
                 "status": check.status,
                 "reason": check.reason,
-                "message": check.message,
+                "message": bounded(check.message),
                 "observedGeneration": generation,
                 "lastTransitionTime": stamp if flipped else old["lastTransitionTime"],
             }

@@ -19,12 +19,14 @@ from bridgedapp import (
     FIELD_MANAGER,
     FINALIZER,
     GROUP,
+    KIND,
     MANAGED_BY_LABELS,
     PLURAL,
     VERSION,
     waiting,
 )
-from bridgedapp.kube import Kube, KubeError
+from bridgedapp.conditions import bounded
+from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
 from bridgedapp.reconciler import Event, Outcome, Reconciler, references
 from bridgedapp.settings import Settings
 
@@ -34,16 +36,14 @@ STRIMZI_GROUP = "kafka.strimzi.io"
 DELETE_RETRIES = 5
 
 
-class Memo:
-    """What the handlers share, set up once at start-up."""
-
-    reconciler: Reconciler
-    settings: Settings
+MAX_EVENT_MESSAGE = 1024  # events.k8s.io caps a note at 1 kB; a person reads one line
+RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)  # after a failed related-change pass; then every minute
 
 
 def _post(app: dict[str, Any], events: list[Event]) -> None:
     for event in events:
-        kopf.event(app, type=event.type, reason=event.reason, message=event.message)
+        message = bounded(event.message, MAX_EVENT_MESSAGE)
+        kopf.event(app, type=event.type, reason=event.reason, message=message)
 
 
 def _report(app: dict[str, Any], outcome: Outcome | None) -> None:
@@ -67,6 +67,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     kube = Kube.from_env()
     memo.settings = operator_settings
     memo.reconciler = Reconciler(kube, operator_settings)
+    memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
     log.info(
         "bridgedapp operator ready: Strimzi install=%s version=%s namespace=%s",
         operator_settings.strimzi_install,
@@ -133,17 +134,41 @@ async def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
     """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread."""
     claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
     for namespace, name in claimed:
-        await asyncio.to_thread(_run_claimed, memo, namespace, name)
+        if not await asyncio.to_thread(_run_claimed, memo, namespace, name):
+            asyncio.get_running_loop().create_task(_retry_later(memo, namespace, name))
 
 
-def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> None:
+async def _retry_later(memo: kopf.Memo, namespace: str, name: str) -> None:
+    """A related-change pass failed (the API server down, a 5xx): no new event may come to run it again, so
+    it runs again itself, backing off, until one succeeds."""
+    failures = memo.failures.get((namespace, name), 1)
+    await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1])
+    await _reconcile_refs(memo, [(namespace, name)])
+
+
+def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> bool:
+    """The claimed pass; False when it failed and must be tried again (a Warning says why, once per streak)."""
     try:
         outcome = memo.reconciler.reconcile_claimed(namespace, name)
     except KubeError as err:
-        log.warning("reconcile of %s/%s after a related change failed: %s", namespace, name, err)
-        return
+        if err.reason == NAMESPACE_TERMINATING:
+            return True  # the app goes with its namespace: nothing left to retry
+        failures = memo.failures[(namespace, name)] = memo.failures.get((namespace, name), 0) + 1
+        log.warning(
+            "reconcile of %s/%s after a related change failed (%d): %s", namespace, name, failures, err
+        )
+        if failures == 1:
+            ref = {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "metadata": {"namespace": namespace, "name": name},
+            }
+            _post(ref, [Event("Warning", "ReconcileFailed", f"{err}; retrying with backoff.")])
+        return False
+    memo.failures.pop((namespace, name), None)
     if outcome is not None and outcome.app is not None:
         _post(outcome.app, outcome.events)
+    return True
 
 
 def _named(kind: str):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridgedapp import GROUP, KIND, OWNER_LABEL, PLURAL, VERSION, tenancy
+from bridgedapp import GROUP, KIND, MANAGED_BY_LABELS, OWNER_LABEL, PLURAL, VERSION, tenancy
 from bridgedapp import conditions as c
 from bridgedapp.builders import bridge, kafka, sidecar, topics, user
 from bridgedapp.builders.common import owner_value
@@ -321,8 +321,11 @@ class Reconciler:
             self._create_owned(
                 kafka.build_node_pool(spec, namespace=ns, api_version=api, owner=p.owner), p, c.KAFKA_READY
             )
+            had_one = (p.app.get("status") or {}).get("kafka", {}).get("bootstrapServers")
             p.events.append(
-                Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
+                self._kafka_recreated(p)
+                if had_one
+                else Event("Normal", "KafkaCreated", f"Created Kafka {ns}/{cluster} with its node pool.")
             )
         else:
             creator = kafka.creator(existing)
@@ -356,6 +359,23 @@ class Reconciler:
                 "KafkaReady" if ok else reason,
                 (f"{label} is ready." if ok else f"{label}: {message}") + notes,
             )
+        )
+
+    def _kafka_recreated(self, p: _Pass) -> Event:
+        """The Kafka this app used is gone and is made anew (a new CA, so every app on it rolls): a Warning
+        naming who is affected, not a routine KafkaCreated."""
+        assert p.strimzi is not None
+        cluster = p.spec.kafka.cluster_name
+        affected = sorted(
+            f"{a['metadata']['namespace']}/{a['metadata']['name']}"
+            for a in self.kube.list(APP_API, KIND)
+            if self._uses(a, p.kafka_ns, cluster, p.strimzi.namespace)
+        )
+        return Event(
+            "Warning",
+            "KafkaRecreated",
+            f"Kafka {p.kafka_ns}/{cluster} was deleted; it is created again with new certificates, so the pods "
+            f"of every app on it roll: {', '.join(affected)}.",
         )
 
     def _topics(self, p: _Pass) -> None:
@@ -392,7 +412,9 @@ class Reconciler:
                 if refusal:
                     refused.append(refusal)
                 current = (
-                    self._apply_if_changed(desired, current, p, c.TOPICS_READY, same=topics.spec_matches)
+                    self._apply_if_changed(
+                        desired, current, p, c.TOPICS_READY, same=topics.spec_matches, reclaim=True
+                    )
                     or current
                 )
             ok, reason, message = readiness(current)
@@ -477,7 +499,7 @@ class Reconciler:
             and (current is None or not is_subset(desired, current))
         ):
             self._warn_shared_group(p)
-        current = self._apply_if_changed(desired, current, p, c.USER_READY)
+        current = self._apply_if_changed(desired, current, p, c.USER_READY, reclaim=True)
         if current is None:
             return
         ok, reason, message = readiness(current)
@@ -569,6 +591,19 @@ class Reconciler:
             )
             p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
             return
+        if deployment is not None and _is_ours(deployment):
+            p.checks.append(
+                Check(
+                    c.SIDECAR_INJECTED,
+                    False,
+                    c.OPERATOR_OWNED_DEPLOYMENT,
+                    f"Deployment {p.namespace}/{deploy_name} is managed by bridgedapp itself (for example the "
+                    "Strimzi operator it installed) and never gets a bridge: name the app's own Deployment.",
+                    stalled=True,
+                )
+            )
+            p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
+            return
         if p.user_secret is None or p.ca_secret is None or not p.bootstrap:
             waiting_on = "the KafkaUser's credentials" if p.bootstrap else "the Kafka's bootstrap address"
             for t in (c.SIDECAR_INJECTED, c.APP_AVAILABLE):
@@ -589,7 +624,7 @@ class Reconciler:
             return
         for obj in (config_map, secret):
             current = self.kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], p.namespace)
-            self._apply_if_changed(obj, current, p, c.SIDECAR_INJECTED)
+            self._apply_if_changed(obj, current, p, c.SIDECAR_INJECTED, reclaim=True)
         p.config_hash = sidecar.compute_config_hash(config_map, secret)
         if deployment is None:
             p.checks.append(
@@ -651,6 +686,12 @@ class Reconciler:
                     )
                     p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
                     return
+                except KubeError as err:
+                    if not _refused(err):
+                        raise
+                    p.checks.append(_refused_check(c.SIDECAR_INJECTED, err))
+                    p.checks.append(c.waiting(c.APP_AVAILABLE, "SidecarInjected"))
+                    return
         ignored = bridge.ignored_client_options(spec)
         note = f" Ignored (set by the operator): {', '.join(ignored)}." if ignored else ""
         kind_word = "native sidecar (init container)" if native else "container"
@@ -684,11 +725,16 @@ class Reconciler:
         condition: str,
         *,
         same: Callable[[dict[str, Any], dict[str, Any]], bool] = is_subset,
+        reclaim: bool = False,
     ) -> dict[str, Any] | None:
-        """Apply `desired` unless `current` already holds it; the object as it now is, or None on conflict
-        (and while paused, when it would have to change).
+        """Apply `desired` unless `current` already holds it; the object as it now is, or None when it could
+        not be written (and while paused, when it would have to change).
 
-        The comparison makes an idle pass cost only reads; a conflict becomes a stalled condition.
+        The comparison makes an idle pass cost only reads. Another manager's fields on an object the operator
+        alone owns (`reclaim`: its KafkaUser, credentials Secret, bridge ConfigMap, the topics it created) are
+        taken back, with a Warning saying what was reverted: a hand-widened ACL must not stay in force. On
+        anything else a conflict is a stalled condition, never a force. A write the API server refuses as
+        invalid is a stalled condition too: only a change of the spec can fix it.
         """
         if current is not None and same(desired, current):
             return current
@@ -699,6 +745,16 @@ class Reconciler:
         try:
             return self.kube.apply(desired)
         except ApplyConflict as err:
+            if reclaim:
+                p.events.append(
+                    Event(
+                        "Warning",
+                        "Reverted",
+                        f"{_describe(desired)} was changed by {', '.join(err.managers) or 'another manager'}; "
+                        "the operator owns it and restored it.",
+                    )
+                )
+                return self.kube.apply(desired, force=True)
             p.checks.append(
                 Check(
                     condition,
@@ -709,6 +765,11 @@ class Reconciler:
                     stalled=True,
                 )
             )
+            return None
+        except KubeError as err:
+            if not _refused(err):
+                raise
+            p.checks.append(_refused_check(condition, err))
             return None
 
     def _bridge_status(self, p: _Pass, current: dict[str, Any]) -> dict[str, Any] | None:
@@ -839,6 +900,26 @@ class Reconciler:
             and spec.kafka.cluster_name == cluster
             and spec.kafka_namespace(strimzi_ns) == kafka_ns
         )
+
+
+def _refused(err: KubeError) -> bool:
+    """The API server refused the object itself (invalid, malformed): retrying the same write cannot help."""
+    return err.status_code in (400, 422)
+
+
+def _refused_check(condition: str, err: KubeError) -> Check:
+    return Check(
+        condition,
+        False,
+        c.REFUSED,
+        f"The API server refused it: {err}. Fix the BridgedApp's spec.",
+        stalled=True,
+    )
+
+
+def _is_ours(obj: dict[str, Any]) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in MANAGED_BY_LABELS.items())
 
 
 def _spec_or_none(app: dict[str, Any]) -> BridgedAppSpec | None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
-from bridgedapp import MANAGED_BY_LABELS
+from bridgedapp import INSTALL_FIELD_MANAGER, MANAGED_BY_LABELS
 from bridgedapp.kube import Kube, KubeError, KubeTimeout
 from bridgedapp.settings import Settings
 
@@ -338,14 +338,15 @@ def install_strimzi(kube: Kube, settings: Settings, *, progress: Progress) -> St
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {"name": namespace, "labels": MANAGED_BY_LABELS},
-            }
+            },
+            field_manager=INSTALL_FIELD_MANAGER,
         )
     crds = [o for o in objects if o["kind"] == CRD_KIND]
     rest = [o for o in objects if o["kind"] != CRD_KIND]
     total = len(objects)
     applied = 0
     for obj in crds:
-        kube.apply(obj)
+        kube.apply(obj, field_manager=INSTALL_FIELD_MANAGER)
         applied += 1
         progress(f"installing Strimzi {version} into {namespace}: {applied}/{total} objects applied")
     progress("waiting for CRDs Established")
@@ -360,7 +361,7 @@ def install_strimzi(kube: Kube, settings: Settings, *, progress: Progress) -> St
             describe=f"CRD {_name(crd)} Established",
         )
     for obj in rest:
-        kube.apply(obj)
+        kube.apply(obj, field_manager=INSTALL_FIELD_MANAGER)
         applied += 1
         progress(f"installing Strimzi {version} into {namespace}: {applied}/{total} objects applied")
     progress(f"waiting for {_name(operator)} Available")
