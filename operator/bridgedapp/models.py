@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -21,6 +29,9 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 KAFKA_TOPIC_NAME = r"^[a-zA-Z0-9._-]+$"
 QUANTITY = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 MAX_TOPICS = 64
+MAX_TOPIC_CONFIGS = 32  # per topic; Kafka has about 40 topic-level configs
+MAX_CONFIG_KEY = 255
+MAX_CONFIG_VALUE = 1024
 MAX_CONSUMER_GROUP = 200  # a spec.consumerGroup, and the default `<namespace>.<name>` hashed down to fit
 SHARED_WITH_NAMESPACE = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
 
@@ -154,6 +165,14 @@ class KafkaSpec(_Model):
         return self
 
 
+ConfigKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CONFIG_KEY)]
+# strict, like the API server's int-or-string: "1" stays a string, 1 an integer, true and 0.5 are refused
+ConfigValue = Annotated[
+    StrictInt | Annotated[StrictStr, StringConstraints(max_length=MAX_CONFIG_VALUE)],
+    Field(union_mode="left_to_right"),
+]
+
+
 class TopicSpec(_Model):
     """A Kafka topic the app uses: created when absent, never deleted by the operator."""
 
@@ -177,12 +196,26 @@ class TopicSpec(_Model):
             json_schema_extra={"default": []},
         )
     )
-    config: dict[str, str | int | bool] = Field(
+    config: dict[ConfigKey, ConfigValue] = Field(
         default_factory=dict,
-        description="Topic configuration (retention.ms, cleanup.policy, ...), applied to a topic this "
-        "BridgedApp created.",
+        description="Topic configuration (retention.ms, cleanup.policy, ...), applied to a topic this BridgedApp "
+        'created. Values are integers or strings: write fractions and booleans as strings ("0.5", "true"), '
+        "which Kafka parses the same way.",
         json_schema_extra={
-            "x-crd-schema": {"type": "object", "default": {}, "x-kubernetes-preserve-unknown-fields": True}
+            # What the API server can check of a map (CEL cannot type-check free-form values): each value an
+            # int or a bounded string, each key bounded; the model accepts exactly the same.
+            "x-crd-schema": {
+                "type": "object",
+                "default": {},
+                "maxProperties": MAX_TOPIC_CONFIGS,
+                "additionalProperties": {"x-kubernetes-int-or-string": True, "maxLength": MAX_CONFIG_VALUE},
+                "x-kubernetes-validations": [
+                    {
+                        "rule": f"self.all(k, size(k) >= 1 && size(k) <= {MAX_CONFIG_KEY})",
+                        "message": f"each config key has 1 to {MAX_CONFIG_KEY} characters",
+                    }
+                ],
+            }
         },
     )
 
