@@ -237,11 +237,26 @@ def decoded(secret: dict[str, Any]) -> dict[str, bytes]:
 # ---- what Strimzi's User Operator made of the KafkaUser ---------------------------------------------------------
 
 
-def test_the_simulator_runs_only_its_cluster_part(tier3: Tier3) -> None:
+def status_managers(obj: dict[str, Any]) -> set[str]:
+    """Who wrote the object's status, as the API server recorded it (managedFields of the status subresource)."""
+    return {
+        m["manager"] for m in obj["metadata"].get("managedFields") or [] if m.get("subresource") == "status"
+    }
+
+
+def test_users_and_topics_are_reconciled_by_strimzis_operators_not_the_simulator(tier3: Tier3) -> None:
     """The switch that hands users and topics to the real operators: the simulator plays the cluster operator only,
-    and the real processes are running."""
+    and the API server records Strimzi's own clients, not the simulator's, as the writers of their statuses."""
     assert tier3.simulator.parts == ("cluster",)
     assert tier3.operators.user.running and tier3.operators.topic.running
+    kafka = (
+        strimzi_kind(tier3.api, "Kafka").objects(tier3.api, namespace=STRIMZI_NS).get(name=tier3.app.cluster)
+    )
+    simulator = status_managers(kafka.obj)
+    assert simulator and not simulator & {"strimzi-user-operator", "strimzi-topic-operator"}
+    assert status_managers(tier3.app.kafka_user) == {"strimzi-user-operator"}
+    for topic in tier3.app.kafka_topics:
+        assert status_managers(topic) == {"strimzi-topic-operator"}, topic["metadata"]["name"]
 
 
 def test_kafkauser_ready_by_the_user_operator_with_strimzis_secret(tier3: Tier3) -> None:
