@@ -111,9 +111,8 @@ class Tier3:
     broker: KafkaBroker
     operators: EntityOperators
     app: RenderedApp
-    written: int = (
-        0  # records on the ReadWrite topic so far (it has several partitions: no order across them)
-    )
+    # Records on the ReadWrite topic so far (it has several partitions: no order across them).
+    written: int = 0
 
     def read(self) -> RenderedApp:
         return read_rendered(self.api, self.app.namespace, self.app.name)
