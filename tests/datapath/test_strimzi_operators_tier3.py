@@ -59,7 +59,9 @@ from tests.datapath.test_rendered_tier1 import (
 from tests.operator_fixtures import (
     REPO,
     STRIMZI_NS,
+    bridgedapp_kind,
     condition_is,
+    get_bridgedapp,
     make_bridgedapp,
     make_deployment,
     strimzi_kind,
@@ -533,3 +535,33 @@ def test_a_rejected_kafkauser_is_reported_as_the_simulator_reports_it(
         assert pykube.Secret.objects(tier3.api, namespace=STRIMZI_NS).get_or_none(name=name) is None
     finally:
         user.delete()
+
+
+# ---- last: deleting the BridgedApp -------------------------------------------------------------------------------
+
+
+def test_deleting_the_bridgedapp_lets_strimzi_remove_the_user_and_its_acls_and_keeps_the_topics(
+    tier3: Tier3, wait_until: Callable[..., Any]
+) -> None:
+    """The operator deletes its KafkaUser; Strimzi's User Operator then removes its ACLs from the broker and the
+    user Secret goes with it; the KafkaTopics and the topics in Kafka stay, as the operator promises."""
+    app, api, broker = tier3.app, tier3.api, tier3.broker
+    bridgedapp_kind(api).objects(api, namespace=app.namespace).get(name=app.name).delete()
+    wait_until(lambda: get_bridgedapp(api, app.namespace, app.name) is None, what="BridgedApp gone")
+    users = strimzi_kind(api, "KafkaUser").objects(api, namespace=app.kafka_namespace)
+    wait_until(lambda: users.get_or_none(name=app.username) is None, what="KafkaUser deleted by the operator")
+    wait_until(
+        lambda: not broker.describe_acls(tls_principal(app.username)),
+        timeout=60,
+        what="the User Operator removing the user's ACLs from the broker",
+    )
+    secrets = pykube.Secret.objects(api, namespace=app.kafka_namespace)
+    wait_until(
+        lambda: secrets.get_or_none(name=app.username) is None, what="the user Secret garbage-collected"
+    )
+
+    topics = strimzi_kind(api, "KafkaTopic").objects(api, namespace=app.kafka_namespace)
+    for topic in app.kafka_topics:
+        assert topics.get_or_none(name=topic["metadata"]["name"]) is not None
+    kept = {t["status"]["topicName"] for t in app.kafka_topics}
+    assert kept <= set(broker.list_topics())
