@@ -307,14 +307,21 @@ class EntityOperators:
         bootstrap: str,
         dist: Path,
         java_home: Path,
+        *,
+        workdir: Path | None = None,
     ) -> None:
+        """`workdir`: where each operator's log goes (`<workdir>/<name>-operator/`); default a fresh temp dir each."""
         namespace, cluster = kafka["metadata"]["namespace"], kafka["metadata"]["name"]
         self.api = api
         self.kafka = kafka
         self.cluster_ca = cluster_ca
         self.operators = {
             kind.name: StrimziOperator(
-                kind, dist, java_home, operator_env(kind, namespace, cluster, bootstrap, kubeconfig)
+                kind,
+                dist,
+                java_home,
+                operator_env(kind, namespace, cluster, bootstrap, kubeconfig),
+                workdir=workdir / f"{kind.name}-operator" if workdir else None,
             )
             for kind in KINDS
         }

@@ -205,7 +205,7 @@ def tier3(
         stack.callback(broker.stop)
 
         operators = EntityOperators(
-            api, local.kubeconfig, kafka, cluster_ca, broker.replication_bootstrap, _DIST, _JAVA
+            api, local.kubeconfig, kafka, cluster_ca, broker.replication_bootstrap, _DIST, _JAVA, workdir=logs
         )
         stack.callback(operators.stop)
         with capture.global_and_fixture_disabled():
