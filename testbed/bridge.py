@@ -608,9 +608,11 @@ def _java_major(java_home: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def find_bridge_java(minimum: int = MIN_BRIDGE_JAVA) -> tuple[Path | None, str]:
-    """A JDK home of Java >= 21 for the real bridge: $BRIDGEDAPP_BRIDGE_JAVA_HOME, /usr/lib/jvm/temurin-*,
-    $JAVA_HOME; else None and why."""
+def find_bridge_java(
+    minimum: int = MIN_BRIDGE_JAVA, purpose: str = "the real bridge"
+) -> tuple[Path | None, str]:
+    """A JDK home of Java >= 21 for the real bridge (or Strimzi's operators): $BRIDGEDAPP_BRIDGE_JAVA_HOME,
+    /usr/lib/jvm/temurin-*, $JAVA_HOME; else None and why."""
     candidates: list[Path] = []
     if os.environ.get("BRIDGEDAPP_BRIDGE_JAVA_HOME"):
         candidates.append(Path(os.environ["BRIDGEDAPP_BRIDGE_JAVA_HOME"]))
@@ -623,7 +625,7 @@ def find_bridge_java(minimum: int = MIN_BRIDGE_JAVA) -> tuple[Path | None, str]:
         seen.append(f"{home} (Java {major})")
         if major is not None and major >= minimum:
             return home, ""
-    return None, f"no Java {minimum}+ for the real bridge (looked at: {', '.join(seen) or 'nothing'}); " + (
+    return None, f"no Java {minimum}+ for {purpose} (looked at: {', '.join(seen) or 'nothing'}); " + (
         "set BRIDGEDAPP_BRIDGE_JAVA_HOME"
     )
 

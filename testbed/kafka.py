@@ -537,6 +537,7 @@ class KafkaBroker(Started):
         listen_address: str = "127.0.0.1",
         extra_config: Mapping[str, str] | None = None,
         extra_trusted_client_cas: Sequence[CertificateAuthority] = (),
+        extra_super_users: Sequence[str] = (),
         version: str = KAFKA_VERSION,
         workdir: Path | None = None,
         startup_timeout: float = 120.0,
@@ -555,6 +556,7 @@ class KafkaBroker(Started):
         self.version = version
         self.extra_config = dict(extra_config or {})
         self.extra_trusted_client_cas = tuple(extra_trusted_client_cas)
+        self.extra_super_users = tuple(extra_super_users)
         self.startup_timeout = startup_timeout
         self.progress = progress
         self._requested_tls_port = tls_port
@@ -584,6 +586,12 @@ class KafkaBroker(Started):
     def local_bootstrap(self) -> str:
         """A TLS listener reachable as 127.0.0.1 from this machine's own namespace (same trust and auth)."""
         return f"127.0.0.1:{self.local_port or self.tls_port}"
+
+    @property
+    def replication_bootstrap(self) -> str:
+        """The REPLICATION listener (trusts the cluster CA), where Strimzi's entity operators connect, as on
+        Strimzi's port 9091: a cluster-CA certificate whose principal is in `extra_super_users` works there."""
+        return f"127.0.0.1:{self.replication_port}"
 
     @property
     def hosts_entries(self) -> dict[str, str]:
@@ -791,7 +799,9 @@ class KafkaBroker(Started):
             "group.initial.rebalance.delay.ms": "0",
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found": "false",
-            "super.users": f"{self.broker_principal};{tls_principal(self.admin_name)}",
+            "super.users": ";".join(
+                [self.broker_principal, tls_principal(self.admin_name), *self.extra_super_users]
+            ),
             # The broker's own settings for its internal listeners (and its controller client).
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": keystore,
@@ -866,6 +876,11 @@ class KafkaBroker(Started):
 
     def list_topics(self) -> list[str]:
         return list(self._call({"op": "list-topics"})["topics"])
+
+    def describe_topic(self, name: str) -> dict[str, Any]:
+        """A topic as the Admin API describes it: `name`, `partitions` (count), `replicationFactor` and `configs`
+        (only those set on the topic itself, DYNAMIC_TOPIC_CONFIG, as strings)."""
+        return self._call({"op": "describe-topic", "name": name})
 
     def describe_acls(self, principal: str | None = None) -> list[AclBinding]:
         answer = self._call({"op": "describe-acls", "principal": principal})

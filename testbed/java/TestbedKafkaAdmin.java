@@ -23,6 +23,8 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -34,6 +36,7 @@ import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
@@ -95,6 +98,16 @@ public class TestbedKafkaAdmin {
                         .get(CALL_TIMEOUT_S, TimeUnit.SECONDS).get(name);
                 answer.put("name", d.name());
                 answer.put("partitions", d.partitions().size());
+                answer.put("replicationFactor", d.partitions().get(0).replicas().size());
+                ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, name);
+                Config config = admin.describeConfigs(List.of(resource)).all()
+                        .get(CALL_TIMEOUT_S, TimeUnit.SECONDS).get(resource);
+                ObjectNode configs = answer.putObject("configs");
+                for (ConfigEntry entry : config.entries()) {
+                    if (entry.source() == ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG) {
+                        configs.put(entry.name(), entry.value());
+                    }
+                }
             }
             case "create-acls" -> {
                 List<AclBinding> bindings = new ArrayList<>();

@@ -14,7 +14,7 @@ import pykube
 from testbed.strimzi_sim.simulator import PARTS, StrimziSimulator
 
 BANNER = (
-    "TEST DOUBLE: simulating Strimzi's {parts} operator(s) against {server}\n"
+    "TEST DOUBLE: simulating Strimzi's {parts} operator(s) against {server} ({not_simulated})\n"
     "  no Kafka pods or brokers run; statuses and CA/user Secrets are written the way Strimzi writes them\n"
     "  watching: {namespaces}. Stop with Ctrl-C."
 )
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         BANNER.format(
             parts=", ".join(parts),
             server=server,
+            not_simulated=sim.not_simulated_note,
             namespaces="all namespaces" if not args.namespaces else ", ".join(args.namespaces),
         ),
         flush=True,

@@ -5,8 +5,11 @@ Strimzi (1.2.0, `InternalCa` + `OpenSslCertIssuer`) gives every Kafka cluster tw
 (`basicConstraints critical CA:true pathlen:0`, `keyUsage critical keyCertSign,cRLSign`, SHA-512),
 signs leaf certificates with them (`CA:false`, `digitalSignature,keyEncipherment`; server certificates
 also `extendedKeyUsage clientAuth,serverAuth`), stores private keys as unencrypted PKCS#8 PEM and
-keystores as PKCS#12 protected by a random 12-character password. When it replaces a CA key it keeps
-the old certificate trusted next to the new one until every component has rolled.
+keystores as PKCS#12 protected by a random password (12 characters from the cluster operator, 32 from the
+User Operator). When it replaces a CA key it keeps the old certificate trusted next to the new one until
+every component has rolled. A user certificate from the User Operator is valid from the moment it is
+issued for the validity days (365), even past the CA's own expiry; the test bed's server certificates are
+backdated a little and capped at the CA's expiry.
 
 This module does the same with `cryptography`, so everything built on it (the Strimzi simulator, the
 local Kafka broker's certificates, the tests) speaks real TLS. RSA keys are 2048 bits by default
@@ -143,13 +146,20 @@ class IssuedCertificate:
         return self.cert_pem() + certificate_pem(self.ca_cert)
 
     def pkcs12(self, password: str, *, alias: str | None = None) -> bytes:
-        """A PKCS#12 keystore with the key and certificate under `alias` (default: the CN, like Strimzi)."""
+        """A PKCS#12 keystore with the key and certificate under `alias` (default: the CN, like Strimzi).
+
+        As close to the User Operator's (Java's KeyStore) as `cryptography` allows: PBES2 with PBKDF2-HMAC-SHA256
+        and AES-256-CBC at 10000 iterations, SHA-256 MAC. Java encrypts the key bag with AES-128 at 2048
+        iterations and MACs at 10000; `cryptography` uses one algorithm for both bags and 2048 for the MAC."""
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(10000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(password.encode())
+        )
         return pkcs12.serialize_key_and_certificates(
-            (alias or self.common_name).encode(),
-            self.key,
-            self.cert,
-            None,
-            serialization.BestAvailableEncryption(password.encode()),
+            (alias or self.common_name).encode(), self.key, self.cert, None, encryption
         )
 
     def write_files(
@@ -332,19 +342,21 @@ class CertificateAuthority:
         validity_days: int | None,
         key: rsa.RSAPrivateKey | None,
         extensions: Sequence[tuple[x509.ExtensionType, bool]],
+        backdated_and_capped: bool = True,
     ) -> IssuedCertificate:
         leaf_key = key or new_private_key(self.key_size)
-        now = _now()
-        not_after = min(
-            now + dt.timedelta(days=validity_days or self.validity_days), self.cert.not_valid_after_utc
-        )
+        now = _now().replace(microsecond=0)
+        not_after = now + dt.timedelta(days=validity_days or self.validity_days)
+        not_before = now
+        if backdated_and_capped:
+            not_before, not_after = now - _CLOCK_SKEW, min(not_after, self.cert.not_valid_after_utc)
         builder = (
             x509.CertificateBuilder()
             .subject_name(_subject(cn, organization))
             .issuer_name(self.cert.subject)
             .public_key(leaf_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _CLOCK_SKEW)
+            .not_valid_before(not_before)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
@@ -379,11 +391,19 @@ class CertificateAuthority:
         validity_days: int | None = None,
         key: rsa.RSAPrivateKey | None = None,
     ) -> IssuedCertificate:
-        """A client certificate with subject `CN=<cn>` (no O), as Strimzi's User Operator issues a TLS user.
+        """A client certificate with subject `CN=<cn>` (no O), as Strimzi's User Operator issues a TLS user: valid
+        from now for `validity_days`, neither backdated nor capped at the CA's expiry (as the real one does).
 
         Kafka's TLS principal for it is then `User:CN=<cn>`. Pass `key` to keep an existing key.
         """
-        return self._issue(cn, organization=organization, validity_days=validity_days, key=key, extensions=())
+        return self._issue(
+            cn,
+            organization=organization,
+            validity_days=validity_days,
+            key=key,
+            extensions=(),
+            backdated_and_capped=False,
+        )
 
     def issue_server(
         self,

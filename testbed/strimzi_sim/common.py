@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -220,6 +221,11 @@ def inherited_labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return {k: v for k, v in labels_of(obj).items() if not _LABELS_EXCLUDED.match(k)}
 
 
+def label_value(instance: str) -> str:
+    """Strimzi's Labels.getOrValidInstanceLabelValue: at most 63 characters, no trailing `.`, `-` or `_`."""
+    return instance[:63].rstrip(".-_")
+
+
 def default_labels(kafka: Mapping[str, Any], component_name: str, component_type: str) -> dict[str, str]:
     """Strimzi's Labels.generateDefaultLabels(kafka, componentName, componentType, "strimzi-cluster-operator")."""
     name = kafka["metadata"]["name"]
@@ -230,8 +236,8 @@ def default_labels(kafka: Mapping[str, Any], component_name: str, component_type
         CLUSTER_LABEL: name,
         "strimzi.io/component-type": component_type,
         "app.kubernetes.io/name": component_type,
-        "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/part-of": f"strimzi-{name}"[:63],
+        "app.kubernetes.io/instance": label_value(name),
+        "app.kubernetes.io/part-of": label_value(f"strimzi-{name}"),
         "app.kubernetes.io/managed-by": CLUSTER_OPERATOR_NAME,
     }
 
@@ -257,8 +263,17 @@ def unb64(data: str | None) -> bytes:
 
 
 def iso_now() -> str:
-    """UTC time like Strimzi's StatusUtils.iso8601Now(), e.g. 2026-11-25T09:08:12.356Z."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC time like Strimzi's StatusUtils.iso8601Now() (Java's DateTimeFormatter.ISO_INSTANT of a nanosecond
+    clock): the fraction in as many groups of three digits as it needs, e.g. 2026-11-25T09:08:12.356123789Z."""
+    nanos = time.time_ns()
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction:
+        digits = f"{fraction:09d}"
+        while digits.endswith("000"):
+            digits = digits[:-3]
+        stamp += "." + digits
+    return stamp + "Z"
 
 
 def kafka_uuid(*parts: str) -> str:
@@ -370,10 +385,35 @@ class Writer:
         self.snapshot.of(kind)[(namespace, name)] = updated
         return updated
 
+    def finalizers(self, obj: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
+        """Set `obj`'s metadata.finalizers (one PUT, guarded by its resourceVersion) unless they already are that."""
+        if list(obj["metadata"].get("finalizers") or []) == finalizers:
+            return obj
+        kind = obj["kind"]
+        namespace, name = key_of(obj)
+        body = {**obj, "metadata": {**obj["metadata"], "finalizers": finalizers}}
+        try:
+            updated = self.api.call("PUT", cr_path(self.snapshot.version, kind, namespace, name), body=body)
+        except Conflict:
+            self.conflicts += 1
+            return obj
+        self.writes += 1
+        if updated is None:  # gone: the last finalizer went, or it was deleted meanwhile
+            self.snapshot.of(kind).pop((namespace, name), None)
+            return obj
+        log.info("%s %s/%s: finalizers %s", kind, namespace, name, finalizers)
+        updated.setdefault("apiVersion", obj["apiVersion"])
+        updated.setdefault("kind", kind)
+        self.snapshot.of(kind)[(namespace, name)] = updated
+        return updated
+
     # --- secrets ---
 
-    def secret(self, desired: dict[str, Any]) -> dict[str, Any]:
-        """Create the Secret, or update it if its data, type, labels, annotations or owners differ."""
+    def secret(self, desired: dict[str, Any], *, drop_annotations: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Create the Secret, or update it if its data, type, labels, annotations or owners differ.
+
+        Annotations others set are kept, except `drop_annotations` (requests Strimzi honours once, such as
+        `strimzi.io/force-renew`, gone from the Secret it writes back)."""
         namespace, name = key_of(desired)
         actual = self.snapshot.secret(namespace, name)
         if actual is None:
@@ -389,13 +429,18 @@ class Writer:
             assert created is not None
             self.snapshot.secrets[(namespace, name)] = created
             return created
-        if not secret_differs(actual, desired):
+        present = (actual["metadata"].get("annotations") or {}).keys() & set(drop_annotations)
+        if not present and not secret_differs(actual, desired):
             self.snapshot.secrets[(namespace, name)] = actual
             return actual
         meta = dict(actual["metadata"])
         meta["labels"] = desired["metadata"].get("labels") or {}
         meta["annotations"] = {
-            **(actual["metadata"].get("annotations") or {}),
+            **{
+                k: v
+                for k, v in (actual["metadata"].get("annotations") or {}).items()
+                if k not in drop_annotations
+            },
             **(desired["metadata"].get("annotations") or {}),
         }
         meta["ownerReferences"] = desired["metadata"].get("ownerReferences") or []

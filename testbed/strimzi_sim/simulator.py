@@ -168,8 +168,9 @@ class StrimziSimulator:
     """TEST DOUBLE for Strimzi's operators on a real API server: the parts named in `parts` reconcile.
 
     `watched_namespaces`: the namespaces the simulated cluster operator watches (None: all), like
-    Strimzi's STRIMZI_NAMESPACE. Switch a part off where the real one runs (e.g. `parts=("cluster",)`
-    next to a real User Operator). An injected failure holds for every simulator in this process
+    Strimzi's STRIMZI_NAMESPACE. `parts` is the one switch between simulated and real: a part left out is
+    left to Strimzi's own operator, e.g. `parts=("cluster",)` beside the real User and Topic Operators
+    (tier 3 of the data path); the start log names what is not simulated. An injected failure holds for every simulator in this process
     until it is recovered or the simulator that injected it stops.
     """
 
@@ -229,8 +230,9 @@ class StrimziSimulator:
             thread.start()
         self._poke()
         log.info(
-            "Strimzi simulator started (parts: %s; watching %s)",
+            "Strimzi simulator started (parts: %s; %s; watching %s)",
             ", ".join(self.parts),
+            self.not_simulated_note,
             "all namespaces"
             if self.watched_namespaces is None
             else ", ".join(sorted(self.watched_namespaces)),
@@ -260,6 +262,14 @@ class StrimziSimulator:
         self.stop()
 
     @property
+    def not_simulated_note(self) -> str:
+        """What `parts` leaves to Strimzi's real operators, in words for logs and banners."""
+        absent = [p for p in PARTS if p not in self.parts]
+        if not absent:
+            return "every part simulated"
+        return f"NOT simulated, left to Strimzi's real operators: {', '.join(absent)}"
+
+    @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 
@@ -271,7 +281,8 @@ class StrimziSimulator:
     # ----- controls for tests -------------------------------------------------------------------
 
     def fail(self, kind: str, namespace: str, name: str, message: str, *, reason: str | None = None) -> None:
-        """Make a resource report Ready=False with `message` (and a Strimzi-style reason) until recovered."""
+        """Make a resource report a failure with `message` (and a Strimzi-style reason) until recovered: Ready=False,
+        or for a KafkaUser NotReady=True, the way Strimzi's User Operator reports one."""
         self._check_kind(kind)
         with self._lock:
             _FAILURES[(kind, namespace, name)] = (id(self), Failure(reason or DEFAULT_REASONS[kind], message))

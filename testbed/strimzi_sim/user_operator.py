@@ -5,10 +5,13 @@ namespace (`spec.entityOperator.userOperator.watchedNamespace`, default the Kafk
 labelled `strimzi.io/cluster=<cluster>`; it runs only where the Kafka declares a user operator and its
 clients CA exists. A KafkaUser no User Operator selects gets no status at all, as with real Strimzi.
 For `authentication.type: tls` it writes a Secret named like the user with `ca.crt` (clients CA),
-`user.crt` (CN=<user name>, signed by the clients CA), `user.key` (PKCS#8), `user.p12`, `user.password`,
-labelled like the KafkaUser plus `strimzi.io/kind=KafkaUser`, owned by the KafkaUser; the certificate is
-kept until the clients CA certificate changes or a renewal is forced. Status: Ready, observedGeneration,
-username (`CN=<name>` for TLS users), secret.
+`user.crt` (CN=<user name>, signed by the clients CA, valid from now for 365 days), `user.key` (PKCS#8),
+`user.p12`, `user.password` (32 characters), labelled like the KafkaUser plus `strimzi.io/kind=KafkaUser` and
+the User Operator's `app.kubernetes.io/*` labels, owned by the KafkaUser; the certificate is kept until the
+clients CA certificate changes or a renewal is forced (`strimzi.io/force-renew: "true"` on the user Secret, as
+with Strimzi, or `StrimziSimulator.rotate_user`). Status: Ready, observedGeneration, username (`CN=<name>` for
+TLS users), secret; a failure is a `NotReady` condition with status True, as Strimzi reports it. Checked
+against the real User Operator by tests/datapath/test_strimzi_operators_tier3.py.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from testbed.strimzi_sim.common import (
     condition,
     inherited_labels,
     key_of,
+    label_value,
     labels_of,
     log,
     paused,
@@ -39,8 +43,22 @@ from testbed.strimzi_sim.common import (
     unb64,
 )
 
-SCRAM_PASSWORD_LENGTH = 32
+# STRIMZI_SCRAM_SHA_PASSWORD_LENGTH's default: the User Operator's one PasswordGenerator makes SCRAM passwords and
+# the `user.password` of user keystores alike (the cluster operator's CA keystores keep 12 characters).
+PASSWORD_LENGTH = 32
 MAX_TLS_USERNAME = 64
+USER_OPERATOR_NAME = "strimzi-user-operator"  # KafkaUserModel.KAFKA_USER_OPERATOR_NAME
+FORCE_RENEW_ANNOTATION = "strimzi.io/force-renew"
+
+
+def invalid_resource(message: str) -> tuple[str, str]:
+    """(reason, message) of a KafkaUser the User Operator rejects while building its model: the controller loop
+    reports the InvalidResourceException wrapped twice (seen from the real 1.2.0 User Operator)."""
+    return (
+        "ExecutionException",
+        "io.strimzi.operator.common.ReconciliationException: "
+        f"io.strimzi.operator.common.model.InvalidResourceException: {message}",
+    )
 
 
 def entity_operator_namespace(kafka: Mapping[str, Any], operator: str) -> str | None:
@@ -68,15 +86,31 @@ def acls_supported(kafka: Mapping[str, Any]) -> bool:
     return kind == "simple" or (kind == "custom" and bool(authorization.get("supportsAdminApi")))
 
 
-def _user_secret_labels(user: Mapping[str, Any]) -> dict[str, str]:
-    return {**inherited_labels(user), KIND_LABEL: user.get("kind", "KafkaUser")}
+def user_secret_labels(user: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of a user Secret (KafkaUserModel): the KafkaUser's inherited ones, its kind, and the User
+    Operator's name, instance, part-of and managed-by."""
+    name = user["metadata"]["name"]
+    return {
+        **inherited_labels(user),
+        KIND_LABEL: user.get("kind", "KafkaUser"),
+        "app.kubernetes.io/name": USER_OPERATOR_NAME,
+        "app.kubernetes.io/instance": label_value(name),
+        "app.kubernetes.io/part-of": label_value(f"strimzi-{name}"),
+        "app.kubernetes.io/managed-by": USER_OPERATOR_NAME,
+    }
+
+
+def _renewal_forced(ctx: Context, secret: Mapping[str, Any] | None, namespace: str, name: str) -> bool:
+    annotations = ((secret or {}).get("metadata") or {}).get("annotations") or {}
+    by_annotation = str(annotations.get(FORCE_RENEW_ANNOTATION, "")).lower() == "true"
+    return by_annotation or ("KafkaUser", namespace, name) in ctx.force_renew
 
 
 def _tls_secret(ctx: Context, user: Mapping[str, Any], ca: CertificateAuthority, ca_crt_b64: str) -> None:
     namespace, name = key_of(user)
     existing = ctx.snapshot.secret(namespace, name)
     data = dict((existing or {}).get("data") or {})
-    forced = ("KafkaUser", namespace, name) in ctx.force_renew
+    forced = _renewal_forced(ctx, existing, namespace, name)
     keep = not forced and data.get("ca.crt") == ca_crt_b64 and data.get("user.crt") and data.get("user.key")
     if keep:
         content = {k: unb64(data[k]) for k in ("ca.crt", "user.crt", "user.key")}
@@ -91,14 +125,14 @@ def _tls_secret(ctx: Context, user: Mapping[str, Any], ca: CertificateAuthority,
                 key=load_private_key(content["user.key"]),
                 ca_cert=ca.cert,
             )
-            password = _password()
+            password = _password(PASSWORD_LENGTH)
             content["user.p12"], content["user.password"] = (
                 issued.pkcs12(password, alias=name),
                 password.encode(),
             )
     else:
         issued = ca.issue_client(name)
-        password = _password()
+        password = _password(PASSWORD_LENGTH)
         content = {
             "ca.crt": unb64(ca_crt_b64),
             "user.crt": issued.cert_pem(),
@@ -107,7 +141,10 @@ def _tls_secret(ctx: Context, user: Mapping[str, Any], ca: CertificateAuthority,
             "user.password": password.encode(),
         }
         log.info("KafkaUser %s/%s: certificate issued (CN=%s)", namespace, name, name)
-    ctx.writer.secret(secret_object(namespace, name, content, labels=_user_secret_labels(user), owner=user))
+    ctx.writer.secret(
+        secret_object(namespace, name, content, labels=user_secret_labels(user), owner=user),
+        drop_annotations=(FORCE_RENEW_ANNOTATION,),
+    )
     ctx.force_renew.discard(("KafkaUser", namespace, name))
 
 
@@ -115,11 +152,14 @@ def _scram_secret(ctx: Context, user: Mapping[str, Any]) -> None:
     namespace, name = key_of(user)
     existing = ctx.snapshot.secret(namespace, name)
     password = unb64(((existing or {}).get("data") or {}).get("password")).decode()
-    if not password or ("KafkaUser", namespace, name) in ctx.force_renew:
-        password = _password(SCRAM_PASSWORD_LENGTH)
+    if not password or _renewal_forced(ctx, existing, namespace, name):
+        password = _password(PASSWORD_LENGTH)
     jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{name}" password="{password}";'
     content = {"password": password, "sasl.jaas.config": jaas}
-    ctx.writer.secret(secret_object(namespace, name, content, labels=_user_secret_labels(user), owner=user))
+    ctx.writer.secret(
+        secret_object(namespace, name, content, labels=user_secret_labels(user), owner=user),
+        drop_annotations=(FORCE_RENEW_ANNOTATION,),
+    )
     ctx.force_renew.discard(("KafkaUser", namespace, name))
 
 
@@ -145,15 +185,13 @@ def reconcile_user(
 
     problem: tuple[str, str] | None = None
     if auth in ("tls", "tls-external") and len(name) > MAX_TLS_USERNAME:
-        problem = (
-            "InvalidResourceException",
+        problem = invalid_resource(
             "Users with TLS client authentication can have a username (name of the KafkaUser custom resource) "
-            "only up to 64 characters long.",
+            "only up to 64 characters long."
         )
     elif authorization.get("type") == "simple" and not acls_supported(kafka):
-        problem = (
-            "InvalidResourceException",
-            "Simple authorization ACL rules are configured but not supported in the Kafka cluster configuration.",
+        problem = invalid_resource(
+            "Simple authorization ACL rules are configured but not supported in the Kafka cluster configuration."
         )
     failure = ctx.failure(user)
     if failure is not None:
@@ -162,8 +200,10 @@ def reconcile_user(
     status: dict[str, Any] = {"observedGeneration": user["metadata"].get("generation")}
     if problem is not None:
         reason, message = problem
+        # Strimzi's User Operator reports every failure as a `NotReady` condition with status True, whose reason is
+        # the exception's class (StatusUtils.setStatusConditionAndObservedGeneration); there is no Ready then.
         status["conditions"] = [
-            condition("Ready", "False", old.get("conditions"), reason=reason, message=message)
+            condition("NotReady", "True", old.get("conditions"), reason=reason, message=message)
         ]
         status["username"], status["secret"] = old.get("username"), old.get("secret")
         ctx.writer.status(user, status)

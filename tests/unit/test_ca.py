@@ -14,6 +14,7 @@ import ssl
 import stat
 import subprocess
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,12 @@ def test_client_certificate_has_the_user_as_cn_and_chains_to_the_clients_ca(
     assert clients_ca.signed(user.cert)
     assert not cluster_ca.signed(user.cert)
     assert not user.cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    assert user.cert.not_valid_after_utc <= clients_ca.cert.not_valid_after_utc
+    # As Strimzi's User Operator: valid from issuing for the validity days, not capped at the CA's expiry.
+    assert user.cert.not_valid_after_utc - user.cert.not_valid_before_utc == timedelta(days=365)
+    assert abs(user.cert.not_valid_before_utc - datetime.now(UTC)) < timedelta(minutes=1)
+    short_lived = CertificateAuthority.create("clients-ca", validity_days=10)
+    renewed = short_lived.issue_client("orders", validity_days=365)
+    assert renewed.cert.not_valid_after_utc > short_lived.cert.not_valid_after_utc
 
 
 def test_server_certificate_names_dns_and_loopback(
