@@ -8,7 +8,8 @@ enums) become OpenAPI schema, and each cross-field rule is declared once as a `C
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -386,6 +387,18 @@ class BridgedAppStatus(_Model):
     bridge: BridgeStatus | None = None
 
 
-def parse_spec(spec: dict[str, Any]) -> BridgedAppSpec:
-    """The spec as the API server stored it (defaults applied), validated."""
-    return BridgedAppSpec.model_validate(dict(spec))
+def parse_spec(spec: Any) -> BridgedAppSpec:
+    """The spec as the API server stored it (defaults applied), validated as strictly as the API server
+    validates JSON: "3" is no integer and "true" no boolean, so the models refuse exactly what it refuses.
+    """
+    plain = dict(spec) if isinstance(spec, Mapping) else spec
+    return BridgedAppSpec.model_validate_json(json.dumps(plain, default=_plain), strict=True)
+
+
+def _plain(value: Any) -> Any:
+    """Kopf hands specs over as read-only mappings and lists of its own."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -5,12 +5,16 @@ server, checked with server-side dry runs (nothing is stored) and strict field v
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pykube
 import pytest
 from bridgedapp.models import parse_spec
+from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
+
+from tests import hostile_specs
 
 
 def admitted(api: pykube.HTTPClient, namespace: str, spec: dict[str, Any]) -> tuple[bool, str]:
@@ -63,3 +67,33 @@ def test_topic_config_is_judged_alike_by_the_api_server_and_the_models(
     assert verdict == models_accept(spec) == ok, message
     if not ok:
         assert "spec.topics[0].config" in message
+
+
+# ---- generated: the API server and the models agree on every spec ----------------------------------------
+
+AGREEMENT_EXAMPLES = int(os.environ.get("BRIDGEDAPP_HOSTILE_EXAMPLES", "1000"))
+
+
+def test_the_api_server_and_the_models_agree_on_generated_specs(api, namespace, bridgedapp_crd) -> None:
+    """At least 1,000 specs from the CRD's own schema, valid, odd and invalid: each admitted exactly when the
+    models accept it, and each refusal's message names a field under spec."""
+    seen = {"admitted": 0, "refused": 0}
+
+    @settings(
+        max_examples=AGREEMENT_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
+    @given(hostile_specs.specs())
+    def agree(spec: Any) -> None:
+        verdict, message = admitted(api, namespace, spec)
+        assert verdict == models_accept(spec), f"API server {'admits' if verdict else 'refuses'}: {message}"
+        seen["admitted" if verdict else "refused"] += 1
+        if not verdict and isinstance(spec, dict):
+            assert "spec" in message, message
+
+    agree()
+    print(f"generated specs: {seen['admitted']} admitted, {seen['refused']} refused, all judged alike")
+    assert seen["admitted"] >= AGREEMENT_EXAMPLES // 10 and seen["refused"] >= AGREEMENT_EXAMPLES // 10
