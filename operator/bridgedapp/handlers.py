@@ -23,6 +23,7 @@ from bridgedapp import (
     OWNER_LABEL,
     PLURAL,
     VERSION,
+    metrics,
     waiting,
 )
 from bridgedapp.kube import Kube, KubeError
@@ -96,6 +97,7 @@ def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[tuple[st
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@metrics.observed()
 def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     app = dict(body)
     try:
@@ -112,6 +114,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@metrics.observed()
 def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """Remove what the operator added. Never leaves the finalizer stuck: after retries, it lets go."""
     app = dict(body)
@@ -136,10 +139,12 @@ async def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
         await asyncio.to_thread(_run_claimed, memo, namespace, name)
 
 
+@metrics.observed("related")
 def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> None:
     try:
         outcome = memo.reconciler.reconcile_claimed(namespace, name)
     except KubeError as err:
+        metrics.mark("error")
         log.warning("reconcile of %s/%s after a related change failed: %s", namespace, name, err)
         return
     if outcome is not None and outcome.app is not None:
