@@ -26,9 +26,10 @@ from typing import TextIO
 K8S_VERSION = "v1.36.1"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
-HELM_VERSION = (
-    "v3.22.0"  # the chart's tests: lint, template, install/upgrade/uninstall on the local control plane
-)
+# helm, for the chart's tests (lint, template, install/upgrade/uninstall on the local control plane). Its
+# go.mod requires client-go v0.37, which helm's Makefile turns into its default Kubernetes 1.37.
+HELM_VERSION = "v3.22.0"
+HELM_KUBE_MINOR = "37"
 MIN_GO = (1, 24)
 
 K8S_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
@@ -454,7 +455,14 @@ def ensure_helm(progress: bool = True) -> Path:
             env = _go_env()
             env["GOBIN"] = str(build)
             # helm prints this version (`helm version`); its own Makefile sets the same variable.
-            ldflags = f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"
+            ldflags = " ".join(
+                [f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"]
+                + [
+                    f"-X helm.sh/helm/v3/pkg/{pkg}.k8sVersion{part}={value}"
+                    for pkg in ("lint/rules", "chartutil")
+                    for part, value in (("Major", "1"), ("Minor", HELM_KUBE_MINOR))
+                ]
+            )
             _run_step(
                 f"helm: go install helm@{HELM_VERSION}",
                 [go, "install", "-trimpath", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],

@@ -24,6 +24,7 @@ from testbed.audit import AuditLog
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
+from testbed.service_account import apply_profile, rendered_profile, service_account_kubeconfig
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -309,3 +310,22 @@ def settle(
         now = len(writes_about(cluster, "", namespace, kafka_cluster))
         if now != seen:
             seen, quiet_since = now, time.monotonic()
+
+
+# ---- the operator as admins deploy it: its ServiceAccount, the roles of one profile in deploy/ -------------
+
+
+def deploy_profile(
+    local: LocalCluster, profile: str, manifest: Path, workdir: Path, *, token: str = "operator"
+) -> tuple[Path, dict[str, str]]:
+    """Apply a profile of deploy/operator (CRD, namespace, ServiceAccount, RBAC, Deployment: kwok runs nothing
+    in its pods) and return a kubeconfig with a fresh token of the operator's ServiceAccount and the
+    environment the Deployment gives the operator (the bundle path standing in for the image's copy)."""
+    apply_profile(local, profile)
+    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
+    deployment = next(o for o in rendered_profile(local, profile) if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for process_setting in ("BRIDGEDAPP_LIVENESS", "BRIDGEDAPP_METRICS_PORT"):  # pod ports, not loopback ones
+        env.pop(process_setting, None)
+    env["BRIDGEDAPP_STRIMZI_MANIFEST"] = str(manifest)
+    return service_account_kubeconfig(local, workdir / f"{token}.kubeconfig"), env

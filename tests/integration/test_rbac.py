@@ -10,6 +10,7 @@ Strimzi installed beforehand by an admin.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,16 +27,12 @@ from testbed.audit import requests_of, used_rights
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
-from testbed.service_account import (
-    OPERATOR_USER,
-    apply_profile,
-    granted_rights,
-    rendered_profile,
-    service_account_kubeconfig,
-)
+from testbed.service_account import OPERATOR_USER, granted_rights, rendered_profile
+from testbed.toolchain import Binaries
 from tests.operator_fixtures import (
     bridgedapp_kind,
     condition_is,
+    deploy_profile,
     make_bridgedapp,
     make_deployment,
     simulator_running,
@@ -131,24 +128,29 @@ def _run_lifecycle(api: pykube.HTTPClient, wait_until: Any) -> None:
 @pytest.fixture(scope="module", params=["install", "adopt", "namespaced"])
 def lifecycle(
     request: pytest.FixtureRequest,
-    fresh_cluster: Any,
+    binaries: Binaries,
     strimzi_manifest: Path,
     tmp_path_factory: pytest.TempPathFactory,
     wait_until: Any,
 ) -> Iterator[Lifecycle]:
     profile: str = request.param
-    local = fresh_cluster(f"rbac-{profile}")
+    with LocalCluster(f"{os.getpid()}-rbac-{profile}", binaries=binaries) as local:  # deleted after its tests
+        yield from _lifecycle(local, profile, strimzi_manifest, tmp_path_factory, wait_until)
+
+
+def _lifecycle(
+    local: LocalCluster,
+    profile: str,
+    strimzi_manifest: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    wait_until: Any,
+) -> Iterator[Lifecycle]:
     api = pykube_client(local.kubeconfig)
     if profile != "install":
         _preinstall_strimzi(local, strimzi_manifest)
-    apply_profile(local, profile)
-    local.kubectl("create", "namespace", APP_NS, check=False)
-    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
     work = tmp_path_factory.mktemp(f"rbac-{profile}")
-    sa_kubeconfig = service_account_kubeconfig(local, work / "operator.kubeconfig")
-    deployment = next(o for o in rendered_profile(local, profile) if o["kind"] == "Deployment")
-    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
-    env["BRIDGEDAPP_STRIMZI_MANIFEST"] = str(strimzi_manifest)  # the image's bundled copy, here
+    sa_kubeconfig, env = deploy_profile(local, profile, strimzi_manifest, work)
+    local.kubectl("create", "namespace", APP_NS, check=False)
     log = work / "operator.log"
     with (
         simulator_running(local.kubeconfig),
