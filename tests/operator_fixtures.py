@@ -20,11 +20,11 @@ import pykube
 import pytest
 from kopf.testing import KopfRunner
 
-from testbed.audit import AuditLog
+from testbed.audit import AuditLog, requests_of
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
-from testbed.service_account import apply_profile, rendered_profile, service_account_kubeconfig
+from testbed.service_account import OPERATOR_USER, apply_profile, rendered_profile, service_account_kubeconfig
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -94,13 +94,38 @@ def simulator(kubeconfig: Path) -> Iterator[StrimziSimulator]:
         yield sim
 
 
+def as_operator(local: LocalCluster, workdir: Path, profile: str = "install") -> Path:
+    """Deploy a profile's roles (deploy/operator) on `local`; a kubeconfig of the operator's ServiceAccount."""
+    apply_profile(local, profile)
+    return service_account_kubeconfig(local, workdir / "operator.kubeconfig")
+
+
+def forbidden_requests(local: LocalCluster) -> list[str]:
+    """What the API server refused the operator's ServiceAccount (403), from its audit log."""
+    return [
+        f"{e['verb']} {e['requestURI']}"
+        for e in requests_of(local.audit_log, OPERATOR_USER)
+        if (e.get("responseStatus") or {}).get("code") == 403
+    ]
+
+
 @pytest.fixture(scope="session")
 def operator(
-    kubeconfig: Path, strimzi_manifest: Path, simulator: StrimziSimulator, bridgedapp_crd: None
+    cluster: LocalCluster,
+    strimzi_manifest: Path,
+    simulator: StrimziSimulator,
+    bridgedapp_crd: None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KopfRunner]:
-    """The operator, installing Strimzi 1.2.0 from the bundle on first need."""
-    with operator_running(kubeconfig, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
+    """The operator as its ServiceAccount with the `install` profile's roles, installing Strimzi 1.2.0 from
+    the bundle on first need. At the end of the session, any request RBAC refused it fails the run."""
+    credentials = as_operator(cluster, tmp_path_factory.mktemp("operator"))
+    with operator_running(credentials, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
         yield runner
+    forbidden = forbidden_requests(cluster)
+    assert not forbidden, f"RBAC refused the operator {len(forbidden)} requests:\n" + "\n".join(
+        forbidden[:20]
+    )
 
 
 @pytest.fixture
