@@ -427,6 +427,15 @@ class StrimziEnsurer:
                 return "installed" if self._info.managed else "adopted"
             return "failed" if self._failure is not None else "unknown"
 
+    def find(self) -> StrimziInfo | None:
+        """find_strimzi as the settings allow: an operator watching named namespaces may list Deployments only
+        in Strimzi's own namespace (the namespaced RBAC profile grants nothing cluster-wide)."""
+        return find_strimzi(
+            self.kube,
+            prefer_namespace=self.settings.strimzi_namespace,
+            only_namespace=self.settings.strimzi_namespace if self.settings.namespaces else None,
+        )
+
     def ensure(self, *, wait: bool = True) -> StrimziInfo:
         """A usable Strimzi, or StrimziUnavailable saying why not and what to do."""
         deadline = time.monotonic() + self.settings.install_timeout + 60
@@ -457,11 +466,7 @@ class StrimziEnsurer:
             self._info = None
         if self._failure is not None and time.monotonic() - self._failed_at < self.failure_backoff:
             raise self._failure
-        info = find_strimzi(
-            self.kube,
-            prefer_namespace=self.settings.strimzi_namespace,
-            only_namespace=self.settings.strimzi_namespace if self.settings.namespaces else None,
-        )
+        info = self.find()
         if info is not None:
             self._info = info
             log.info(

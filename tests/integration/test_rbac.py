@@ -179,6 +179,10 @@ def test_every_granted_right_was_used_or_is_kept_for_a_reason(lifecycle: Lifecyc
     granted = granted_rights(lifecycle.objects)
     used = used_rights(lifecycle.requests())
     kept = KEPT[lifecycle.profile]
+    print(
+        f"\n[rbac] {lifecycle.profile}: {len(granted)} verb x resource granted, {len(granted & used)} used in the "
+        f"lifecycle, {len(kept)} kept for a reason; {len(lifecycle.requests())} requests"
+    )
     unjustified = sorted(granted - used - kept.keys())
     stale = sorted(kept.keys() & used)
     assert not unjustified, f"{lifecycle.profile}: granted, never used, no reason kept: {unjustified}"
@@ -271,4 +275,6 @@ def test_refused_what_it_never_needs(lifecycle: Lifecycle) -> None:
         )
         if not _refused(result):
             allowed[what] = (result.stdout + result.stderr).strip()
+        else:
+            print(f"[rbac] {lifecycle.profile}: refused to {what}")
     assert not allowed, f"{lifecycle.profile}: allowed (or failed other than Forbidden): {allowed}"
