@@ -71,6 +71,8 @@ def test_invalid_profile_and_namespaced_without_namespaces_are_refused(helm: Pat
     assert bad.returncode != 0 and "rbac.profile must be install, adopt or namespaced" in bad.stderr
     empty = run([helm, "template", RELEASE, CHART, "--set", "rbac.profile=namespaced"], check=False)
     assert empty.returncode != 0 and "needs watchNamespaces" in empty.stderr
+    ha = run([helm, "template", RELEASE, CHART, *NAMESPACED, "--set", "replicas=2"], check=False)
+    assert ha.returncode != 0 and "replicas > 1 needs a cluster-wide profile" in ha.stderr
 
 
 @pytest.mark.parametrize("name", VALUE_SETS.keys())

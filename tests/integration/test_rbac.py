@@ -20,7 +20,8 @@ from typing import Any
 import pykube
 import pytest
 import yaml
-from bridgedapp import MANAGED_BY_LABELS
+from bridgedapp import MANAGED_BY_LABELS, OWNER_LABEL
+from bridgedapp.builders import bridge, kafka, user
 from bridgedapp.strimzi import load_bundle
 
 from testbed.audit import requests_of, used_rights
@@ -30,6 +31,7 @@ from testbed.operator_process import running_operator
 from testbed.service_account import OPERATOR_USER, granted_rights, rendered_profile
 from testbed.toolchain import Binaries
 from tests.operator_fixtures import (
+    WRITE_VERBS,
     bridgedapp_kind,
     condition_is,
     deploy_profile,
@@ -188,6 +190,39 @@ def test_every_granted_right_was_used_or_is_kept_for_a_reason(lifecycle: Lifecyc
     assert not unjustified, f"{lifecycle.profile}: granted, never used, no reason kept: {unjustified}"
     assert not stale, f"{lifecycle.profile}: listed as unused but used: {stale}"
     assert not (kept.keys() - granted), f"{lifecycle.profile}: kept but not granted: {kept.keys() - granted}"
+
+
+def test_every_write_went_to_the_apps_own_objects_or_the_bundles(
+    lifecycle: Lifecycle, strimzi_manifest: Path
+) -> None:
+    """Writes (events aside) only to: the BridgedApp, the Deployment it names, the objects made for it (named
+    by the builders: Kafka, pool, KafkaUser, bridge ConfigMap and Secret, its topics) and, under `install`,
+    the bundle's objects."""
+    own = {
+        ("bridgedapps", APP_NS, APP),
+        ("deployments", APP_NS, DEPLOY),
+        ("configmaps", APP_NS, bridge.bridge_config_name(APP)),
+        ("secrets", APP_NS, bridge.credentials_secret_name(APP)),
+        ("kafkas", KAFKA_NS, KAFKA),
+        ("kafkanodepools", KAFKA_NS, kafka.node_pool_name(KAFKA)),
+        ("kafkausers", KAFKA_NS, user.kafka_user_name(APP_NS, APP)),
+    }
+    topics = strimzi_kind(lifecycle.api, "KafkaTopic").objects(lifecycle.api, namespace=KAFKA_NS)
+    own |= {("kafkatopics", KAFKA_NS, t.name) for t in topics if OWNER_LABEL in t.labels}
+    if lifecycle.profile == "install":
+        own.add(("namespaces", "", KAFKA_NS))
+        own |= {
+            (f"{o['kind'].lower()}s", o["metadata"].get("namespace", ""), o["metadata"]["name"])
+            for o in load_bundle(str(strimzi_manifest), namespace=KAFKA_NS)
+        }
+    writes = [
+        (ref["resource"], ref.get("namespace", ""), ref.get("name", ""))
+        for e in lifecycle.requests()
+        if e["verb"] in WRITE_VERBS and (ref := e.get("objectRef") or {}).get("resource") != "events"
+    ]
+    assert writes, "the lifecycle wrote nothing?"
+    strangers = sorted(set(writes) - own)
+    assert not strangers, f"{lifecycle.profile}: writes to objects not the app's own: {strangers}"
 
 
 def _refused(result: subprocess.CompletedProcess[str]) -> bool:
