@@ -161,6 +161,7 @@ def test_metrics_follow_the_apps_liveness_answers_logs_are_json_and_sigterm_exit
         )
         assert total(after, "bridgedapp_strimzi_install", state="installed") == 1
         assert total(after, "bridgedapp_strimzi_install") == 1
+        assert total(after, "bridgedapp_api_errors_total", code="404") >= 1  # reading a Kafka not yet made
         with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=10) as response:
             assert response.status == 200
         exit_seconds = stop(proc, signal.SIGTERM)
