@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 from bridgedapp.settings import Settings
 
-SHUTDOWN_SECONDS = (
-    20.0  # SIGTERM to exit, at most: inside the Deployment's terminationGracePeriodSeconds (30)
-)
+# SIGTERM to exit, at most: inside the Deployment's terminationGracePeriodSeconds (30).
+SHUTDOWN_SECONDS = 20.0
 PEER_LIFETIME_SECONDS = 20  # a replica that stops renewing its peering record is taken over after this
 
 RUN_HELP = """\
