@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help venv run test unit lint crds bench e2e sandbox-down clean
+.PHONY: help venv run test unit lint crds lock bench e2e sandbox-down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -35,6 +35,10 @@ lint: $(STAMP)  ## ruff
 
 crds: $(STAMP)  ## regenerate crds/ from the pydantic models
 	$(PY) -m bridgedapp.crd > crds/bridgedapp.io_bridgedapps.yaml
+
+lock: $(STAMP)  ## re-lock the image's dependencies (requirements/image.txt, with hashes) from pyproject.toml
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --generate-hashes --custom-compile-command "make lock" -q -o requirements/image.txt
 
 bench: $(STAMP)  ## run the benchmarks, write results and plots into docs/
 	$(PY) -m bench

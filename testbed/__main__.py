@@ -19,6 +19,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"control-plane binaries ready ({time.monotonic() - started:.1f}s):")
     for name, path in binaries.all().items():
         print(f"  {name:24} {path}")
+    print(f"  {'helm':24} {toolchain.ensure_helm(progress=True)}")
     from testbed.kafka import ensure_kafka_libs
 
     libs = ensure_kafka_libs(progress=True)

@@ -52,3 +52,41 @@ class AuditLog:
 
 def is_complete(event: dict[str, Any]) -> bool:
     return event.get("stage") == "ResponseComplete"
+
+
+def requests_of(path: Path, username: str) -> list[dict[str, Any]]:
+    """Every request one user made, once each: watches are logged complete only when they end, so a watch
+    still open counts from its ResponseStarted event."""
+    by_id: dict[str, dict[str, Any]] = {}
+    with path.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n") or username.encode() not in line:
+                continue
+            event = json.loads(line)
+            if (event.get("user") or {}).get("username") != username:
+                continue
+            if event.get("stage") in ("ResponseStarted", "ResponseComplete"):
+                by_id.setdefault(event["auditID"], event)
+                if is_complete(event):
+                    by_id[event["auditID"]] = event
+    return list(by_id.values())
+
+
+def used_rights(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(verb, group/resource[/subresource]) pairs as RBAC names them, of resource requests (not discovery).
+
+    A server-side apply that created its object is logged as a `patch` answered 201; RBAC checked `create`
+    as well, so it counts as both.
+    """
+    used: set[tuple[str, str]] = set()
+    for event in events:
+        ref = event.get("objectRef") or {}
+        if not ref.get("resource"):
+            continue
+        resource = f"{ref.get('apiGroup', '')}/{ref['resource']}"
+        if ref.get("subresource"):
+            resource += f"/{ref['subresource']}"
+        used.add((event["verb"], resource))
+        if event["verb"] == "patch" and (event.get("responseStatus") or {}).get("code") == 201:
+            used.add(("create", resource))
+    return used

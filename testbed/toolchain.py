@@ -26,6 +26,10 @@ from typing import TextIO
 K8S_VERSION = "v1.36.1"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+# helm, for the chart's tests (lint, template, install/upgrade/uninstall on the local control plane). Its
+# go.mod requires client-go v0.37, which helm's Makefile turns into its default Kubernetes 1.37.
+HELM_VERSION = "v3.22.0"
+HELM_KUBE_MINOR = "37"
 MIN_GO = (1, 24)
 
 K8S_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
@@ -84,6 +88,10 @@ def etcd_bin_dir() -> Path:
 
 def kwok_bin_dir() -> Path:
     return cache_dir() / f"kwok-{KWOK_VERSION}" / "bin"
+
+
+def helm_bin_dir() -> Path:
+    return cache_dir() / f"helm-{HELM_VERSION}" / "bin"
 
 
 def _cached_location(name: str) -> Path:
@@ -415,3 +423,59 @@ def ensure_binaries(progress: bool = True) -> Binaries:
             raise ToolchainError(f"build finished but these are still missing: {', '.join(missing)}")
         prog.say("all binaries ready")
         return binaries
+
+
+def locate_helm() -> Path | None:
+    """helm from $KUBEBUILDER_ASSETS or the cache, without building it."""
+    path = _from_assets("helm") or helm_bin_dir() / "helm"
+    return path if _is_executable(path) else None
+
+
+def ensure_helm(progress: bool = True) -> Path:
+    """helm, built once from its Go module (`go install helm.sh/helm/v3/cmd/helm`, no replace lines) into
+    the cache beside the control plane's binaries; minutes cold, instant afterwards."""
+    found = locate_helm()
+    if found is not None:
+        return found
+    prog = _Progress(progress)
+    root = cache_dir()
+    # A lock and a scratch folder of its own: it may build while the control plane builds.
+    with _lock(root / ".helm-build.lock", prog):
+        found = locate_helm()
+        if found is not None:
+            return found
+        go = _check_go(prog)
+        prog.say(
+            f"building helm {HELM_VERSION} into {helm_bin_dir()} (cold: a few minutes; cached afterwards)"
+        )
+        log_dir = root / "build-logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".helm-build-", dir=root) as tmp:
+            build = Path(tmp)
+            env = _go_env()
+            env["GOBIN"] = str(build)
+            # helm prints this version (`helm version`); its own Makefile sets the same variable.
+            ldflags = " ".join(
+                [f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"]
+                + [
+                    f"-X helm.sh/helm/v3/pkg/{pkg}.k8sVersion{part}={value}"
+                    for pkg in ("lint/rules", "chartutil")
+                    for part, value in (("Major", "1"), ("Minor", HELM_KUBE_MINOR))
+                ]
+            )
+            _run_step(
+                f"helm: go install helm@{HELM_VERSION}",
+                [go, "install", "-trimpath", "-ldflags", ldflags, f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],
+                cwd=build,
+                env=env,
+                log_dir=log_dir,
+                progress=prog,
+            )
+            out = subprocess.run([str(build / "helm"), "version", "--short"], capture_output=True, text=True)
+            if HELM_VERSION not in out.stdout:
+                raise ToolchainError(
+                    f"helm was built but does not report {HELM_VERSION}: {out.stdout.strip()}"
+                )
+            _install(build / "helm", helm_bin_dir() / "helm")
+        prog.say(f"helm {HELM_VERSION} ready")
+        return helm_bin_dir() / "helm"

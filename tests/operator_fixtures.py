@@ -20,10 +20,11 @@ import pykube
 import pytest
 from kopf.testing import KopfRunner
 
-from testbed.audit import AuditLog
+from testbed.audit import AuditLog, requests_of
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
+from testbed.service_account import OPERATOR_USER, apply_profile, rendered_profile, service_account_kubeconfig
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
 
@@ -93,13 +94,41 @@ def simulator(kubeconfig: Path) -> Iterator[StrimziSimulator]:
         yield sim
 
 
+def as_operator(local: LocalCluster, workdir: Path, profile: str = "install") -> Path:
+    """Deploy a profile's roles (deploy/operator) on `local`; a kubeconfig of the operator's ServiceAccount."""
+    apply_profile(local, profile)
+    return service_account_kubeconfig(local, workdir / "operator.kubeconfig")
+
+
+def forbidden_requests(local: LocalCluster, *, rbac_only: bool = False) -> list[str]:
+    """What the API server refused the operator's ServiceAccount (403), from its audit log. `rbac_only`:
+    only RBAC's refusals, not admission's (e.g. an event posted into a namespace being deleted)."""
+    return [
+        f"{e['verb']} {e['requestURI']}"
+        for e in requests_of(local.audit_log, OPERATOR_USER)
+        if (e.get("responseStatus") or {}).get("code") == 403
+        and (not rbac_only or (e.get("annotations") or {}).get("authorization.k8s.io/decision") == "forbid")
+    ]
+
+
 @pytest.fixture(scope="session")
 def operator(
-    kubeconfig: Path, strimzi_manifest: Path, simulator: StrimziSimulator, bridgedapp_crd: None
+    cluster: LocalCluster,
+    strimzi_manifest: Path,
+    simulator: StrimziSimulator,
+    bridgedapp_crd: None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KopfRunner]:
-    """The operator, installing Strimzi 1.2.0 from the bundle on first need."""
-    with operator_running(kubeconfig, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
+    """The operator as its ServiceAccount with the `install` profile's roles, installing Strimzi 1.2.0 from
+    the bundle on first need. At the end of the session, any request RBAC refused it fails the run."""
+    credentials = as_operator(cluster, tmp_path_factory.mktemp("operator"))
+    with operator_running(credentials, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
         yield runner
+    # Tests delete namespaces while the operator still posts events there: admission refuses those (403).
+    forbidden = forbidden_requests(cluster, rbac_only=True)
+    assert not forbidden, f"RBAC refused the operator {len(forbidden)} requests:\n" + "\n".join(
+        forbidden[:20]
+    )
 
 
 @pytest.fixture
@@ -309,3 +338,22 @@ def settle(
         now = len(writes_about(cluster, "", namespace, kafka_cluster))
         if now != seen:
             seen, quiet_since = now, time.monotonic()
+
+
+# ---- the operator as admins deploy it: its ServiceAccount, the roles of one profile in deploy/ -------------
+
+
+def deploy_profile(
+    local: LocalCluster, profile: str, manifest: Path, workdir: Path, *, token: str = "operator"
+) -> tuple[Path, dict[str, str]]:
+    """Apply a profile of deploy/operator (CRD, namespace, ServiceAccount, RBAC, Deployment: kwok runs nothing
+    in its pods) and return a kubeconfig with a fresh token of the operator's ServiceAccount and the
+    environment the Deployment gives the operator (the bundle path standing in for the image's copy)."""
+    apply_profile(local, profile)
+    local.kubectl("wait", "--for=condition=Established", "crd/bridgedapps.bridgedapp.io", "--timeout=60s")
+    deployment = next(o for o in rendered_profile(local, profile) if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for process_setting in ("BRIDGEDAPP_LIVENESS", "BRIDGEDAPP_METRICS_PORT"):  # pod ports, not loopback ones
+        env.pop(process_setting, None)
+    env["BRIDGEDAPP_STRIMZI_MANIFEST"] = str(manifest)
+    return service_account_kubeconfig(local, workdir / f"{token}.kubeconfig"), env

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -14,6 +15,10 @@ from bridgedapp.settings import Settings
 
 if TYPE_CHECKING:
     from bridgedapp.kube import Kube
+
+# SIGTERM to exit, at most: inside the Deployment's terminationGracePeriodSeconds (30).
+SHUTDOWN_SECONDS = 20.0
+PEER_LIFETIME_SECONDS = 20  # a replica that stops renewing its peering record is taken over after this
 
 RUN_HELP = """\
 Run the operator against the cluster of $KUBECONFIG (or in-cluster credentials).
@@ -69,6 +74,36 @@ def _parser() -> argparse.ArgumentParser:
         help="one team per cluster: any BridgedApp may get ACLs on any topic and consumer group, with no "
         "owner's or admin's allowance [BRIDGEDAPP_SINGLE_TENANT, default false]",
     )
+    run.add_argument(
+        "--liveness",
+        default=defaults.liveness,
+        help="serve Kopf's liveness probe at this URL, e.g. http://0.0.0.0:8080/healthz "
+        "[BRIDGEDAPP_LIVENESS, default: none]",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=defaults.metrics_port,
+        help="serve Prometheus metrics on this port at /metrics [BRIDGEDAPP_METRICS_PORT, default: off]",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        default=defaults.log_format,
+        help="json: one JSON object per log line [BRIDGEDAPP_LOG_FORMAT, default %(default)s]",
+    )
+    run.add_argument(
+        "--peering",
+        default=defaults.peering,
+        help="Kopf peering object to take turns through, so several replicas are safe: only the one of "
+        "highest priority acts [BRIDGEDAPP_PEERING, default: none, run alone]",
+    )
+    run.add_argument(
+        "--priority",
+        type=int,
+        default=defaults.priority,
+        help="peering priority [BRIDGEDAPP_PRIORITY, default: random, so replicas never tie]",
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
     render = sub.add_parser(
@@ -96,7 +131,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from bridgedapp import handlers  # noqa: F401  (registers the handlers)
 
-    kopf.configure(verbose=args.verbose, log_prefix=True)  # each line names its object: [ns/name]
+    log_format = kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL
+    kopf.configure(verbose=args.verbose, log_prefix=True, log_format=log_format)  # lines name [ns/name]
     settings = dataclasses.replace(  # the environment's settings, each overridden by its flag
         Settings.from_env(),
         strimzi_install=args.strimzi_install,
@@ -108,9 +144,22 @@ def _run(args: argparse.Namespace) -> int:
     )
     memo = kopf.Memo(settings=settings)
     namespaces = list(settings.namespaces)
+    if args.metrics_port:
+        from bridgedapp import metrics
+
+        metrics.serve(args.metrics_port)
+    kopf_settings = kopf.OperatorSettings()
+    kopf_settings.process.ultimate_exiting_timeout = SHUTDOWN_SECONDS
+    kopf_settings.peering.lifetime = PEER_LIFETIME_SECONDS
+    kopf_settings.peering.mandatory = bool(args.peering)  # a replica must never fall back to acting alone
     asyncio.run(
         kopf.operator(
-            standalone=True,
+            settings=kopf_settings,
+            standalone=not args.peering,
+            peering_name=args.peering,
+            # Equal priorities freeze every replica (Kopf's rule); a random one per process never ties.
+            priority=args.priority if args.priority is not None else secrets.randbelow(2**31 - 1) + 1,
+            liveness_endpoint=args.liveness,
             clusterwide=not namespaces,
             namespaces=namespaces,
             memo=memo,

@@ -23,6 +23,7 @@ from bridgedapp import (
     MANAGED_BY_LABELS,
     PLURAL,
     VERSION,
+    metrics,
     waiting,
 )
 from bridgedapp.conditions import bounded
@@ -96,6 +97,7 @@ def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[tuple[st
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
+@metrics.observed()
 def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     app = dict(body)
     try:
@@ -112,6 +114,7 @@ def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
+@metrics.observed()
 def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """Remove what the operator added. Never leaves the finalizer stuck: after retries, it lets go."""
     app = dict(body)
@@ -146,6 +149,7 @@ async def _retry_later(memo: kopf.Memo, namespace: str, name: str) -> None:
     await _reconcile_refs(memo, [(namespace, name)])
 
 
+@metrics.observed("related")
 def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> bool:
     """The claimed pass; False when it failed and must be tried again (a Warning says why, once per streak)."""
     try:
@@ -153,6 +157,7 @@ def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> bool:
     except KubeError as err:
         if err.reason == NAMESPACE_TERMINATING:
             return True  # the app goes with its namespace: nothing left to retry
+        metrics.mark("error")
         failures = memo.failures[(namespace, name)] = memo.failures.get((namespace, name), 0) + 1
         log.warning(
             "reconcile of %s/%s after a related change failed (%d): %s", namespace, name, failures, err

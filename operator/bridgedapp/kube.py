@@ -31,7 +31,7 @@ from kubernetes.dynamic.discovery import LazyDiscoverer
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
-from bridgedapp import FIELD_MANAGER
+from bridgedapp import FIELD_MANAGER, metrics
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ NAMESPACE_TERMINATING = "NamespaceTerminating"
 
 def _translate(exc: Exception, target: str, *, apply: bool = False) -> KubeError:
     """Turn a client exception into KubeError (or ApplyConflict), keeping the server's own message."""
+    metrics.api_error(int(exc.status or 0) if isinstance(exc, ApiException) else 0)
     if isinstance(exc, ApiException):
         reason, message, causes = _status_of(exc)
         if apply and exc.status == 409:

@@ -31,7 +31,6 @@ from bridgedapp.strimzi import (
     StrimziEnsurer,
     StrimziInfo,
     StrimziUnavailable,
-    find_strimzi,
     not_watched_message,
 )
 
@@ -839,7 +838,7 @@ class Reconciler:
                 ("Secret", bridge.credentials_secret_name(meta["name"])),
             ):
                 self.kube.delete("v1", kind, name, meta["namespace"])
-            info = find_strimzi(self.kube, prefer_namespace=self.settings.strimzi_namespace)
+            info = self.ensurer.find()
             if info is None:
                 return events
             recorded = str((status.get("kafka") or {}).get("cluster") or "")

@@ -24,6 +24,12 @@ class Settings:
     install_timeout: float = 600.0
     namespaces: tuple[str, ...] = field(default_factory=tuple)  # empty: all namespaces
     single_tenant: bool = False  # true: any BridgedApp may get ACLs on any topic and group (see tenancy.py)
+    # How the process runs (not what it reconciles): health, metrics, logs, replicas.
+    liveness: str | None = None  # Kopf's liveness endpoint, e.g. http://0.0.0.0:8080/healthz
+    metrics_port: int = 0  # 0: no /metrics endpoint
+    log_format: Literal["plain", "json"] = "plain"
+    peering: str | None = None  # a ClusterKopfPeering/KopfPeering name: replicas then take turns; None: alone
+    priority: int | None = None  # the peering priority; None: a random one (distinct per replica)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -40,6 +46,11 @@ class Settings:
             install_timeout=float(env.get("BRIDGEDAPP_INSTALL_TIMEOUT", cls.install_timeout)),
             namespaces=namespaces,
             single_tenant=_boolean(env, "BRIDGEDAPP_SINGLE_TENANT"),
+            liveness=env.get("BRIDGEDAPP_LIVENESS") or None,
+            metrics_port=int(env.get("BRIDGEDAPP_METRICS_PORT") or 0),
+            log_format="json" if env.get("BRIDGEDAPP_LOG_FORMAT", "").strip().lower() == "json" else "plain",
+            peering=env.get("BRIDGEDAPP_PEERING") or None,
+            priority=int(env["BRIDGEDAPP_PRIORITY"]) if env.get("BRIDGEDAPP_PRIORITY") else None,
         )
 
     def manifest_source(self) -> str:

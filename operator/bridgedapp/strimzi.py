@@ -219,8 +219,13 @@ def info_from_deployment(kube: Kube, deployment: Obj) -> StrimziInfo:
     )
 
 
-def find_strimzi(kube: Kube, *, prefer_namespace: str | None = None) -> StrimziInfo | None:
+def find_strimzi(
+    kube: Kube, *, prefer_namespace: str | None = None, only_namespace: str | None = None
+) -> StrimziInfo | None:
     """The Strimzi on this cluster, None if there is none (or only an install of ours cut short).
+
+    `only_namespace` looks for its Deployment there alone: an operator watching named namespaces holds no
+    right to list Deployments cluster-wide.
 
     Raises StrimziUnavailable(StrimziIncomplete) for someone else's partial installation.
     """
@@ -228,7 +233,7 @@ def find_strimzi(kube: Kube, *, prefer_namespace: str | None = None) -> StrimziI
     present = [name for name, crd in crds.items() if crd is not None]
     missing = [name for name, crd in crds.items() if crd is None]
     operators = sorted(
-        (d for d in kube.list("apps/v1", "Deployment") if _is_cluster_operator(d)),
+        (d for d in kube.list("apps/v1", "Deployment", namespace=only_namespace) if _is_cluster_operator(d)),
         key=lambda d: (d["metadata"]["namespace"] != prefer_namespace, d["metadata"]["namespace"]),
     )
     if operators and not missing:
@@ -413,6 +418,25 @@ class StrimziEnsurer:
         self._failure: StrimziUnavailable | None = None
         self._failed_at = 0.0
 
+    def state(self) -> str:
+        """What the metrics report, from what this ensurer knows (no request): unknown, installing, failed,
+        installed (by this operator) or adopted."""
+        with self._lock:
+            if self._install_done is not None:
+                return "installing"
+            if self._info is not None:
+                return "installed" if self._info.managed else "adopted"
+            return "failed" if self._failure is not None else "unknown"
+
+    def find(self) -> StrimziInfo | None:
+        """find_strimzi as the settings allow: an operator watching named namespaces may list Deployments only
+        in Strimzi's own namespace (the namespaced RBAC profile grants nothing cluster-wide)."""
+        return find_strimzi(
+            self.kube,
+            prefer_namespace=self.settings.strimzi_namespace,
+            only_namespace=self.settings.strimzi_namespace if self.settings.namespaces else None,
+        )
+
     def ensure(self, *, wait: bool = True, install: bool = True) -> StrimziInfo:
         """A usable Strimzi, or StrimziUnavailable saying why not and what to do.
 
@@ -446,7 +470,7 @@ class StrimziEnsurer:
             self._info = None
         if self._failure is not None and time.monotonic() - self._failed_at < self.failure_backoff:
             raise self._failure
-        info = find_strimzi(self.kube, prefer_namespace=self.settings.strimzi_namespace)
+        info = self.find()
         if info is not None:
             self._info = info
             log.info(

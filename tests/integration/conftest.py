@@ -16,6 +16,8 @@ from bridgedapp.kube import Kube
 from testbed import strimzi_bundle
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
+from testbed.toolchain import Binaries, ToolchainError, ensure_helm
+from tests.conftest import in_ci
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +104,16 @@ def strimzi_crds(fresh_cluster: Callable[[str], LocalCluster]) -> StrimziCrds:
     local = fresh_cluster("strimzi-crds")
     api = pykube_client(local.kubeconfig)
     return StrimziCrds(cluster=local, api=api, version="1.2.0", names=install_strimzi_crds(api, "1.2.0"))
+
+
+@pytest.fixture(scope="session")
+def helm(pytestconfig: pytest.Config, binaries: Binaries) -> Path:
+    """helm, built once from its Go module into the cache like the control plane (skips or fails alike)."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    try:
+        with capture.global_and_fixture_disabled():
+            return ensure_helm(progress=True)
+    except ToolchainError as err:
+        if in_ci():
+            pytest.fail(f"helm unavailable in CI: {err}", pytrace=False)
+        pytest.skip(f"helm unavailable: {err}")

@@ -17,6 +17,7 @@ import yaml
 from testbed.cluster import LocalCluster
 from tests.operator_fixtures import (
     STRIMZI_NS,
+    as_operator,
     audit_now,
     bridgedapp_kind,
     condition_is,
@@ -267,7 +268,9 @@ def test_twenty_bridgedapps_at_once_install_strimzi_once(
     local, api = fresh_operator_cluster("twenty", "burst")
     names = [f"app-{i:02d}" for i in range(20)]
     log = tmp_path / "operator.log"
-    with operator_process(local.kubeconfig, log, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)):
+    with operator_process(
+        as_operator(local, tmp_path), log, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
+    ):
         barrier = threading.Barrier(len(names))
 
         errors: list[BaseException] = []
@@ -343,7 +346,10 @@ def test_existing_strimzi_is_adopted_untouched(fresh_operator_cluster, tmp_path:
     )
     versions_before = _resource_versions(local, objects)
 
-    with simulator_running(local.kubeconfig), operator_process(local.kubeconfig, tmp_path / "operator.log"):
+    with (
+        simulator_running(local.kubeconfig),
+        operator_process(as_operator(local, tmp_path), tmp_path / "operator.log"),
+    ):
         make_bridgedapp(
             api,
             "shop",
@@ -412,7 +418,9 @@ def test_delete_completes_when_strimzi_is_gone(
     with (
         simulator_running(local.kubeconfig),
         operator_process(
-            local.kubeconfig, tmp_path / "operator.log", BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)
+            as_operator(local, tmp_path),
+            tmp_path / "operator.log",
+            BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest),
         ),
     ):
         make_bridgedapp(api, "shop", "orphan", {"deploymentName": "orphan", "kafka": {"replicas": 1}})
