@@ -85,7 +85,8 @@ FORCE_RENEW = "strimzi.io/force-renew"
 RW_CONFIG = {"retention.ms": "3600000", "cleanup.policy": "delete"}
 
 
-def app_spec(cluster: str) -> dict[str, Any]:
+def app_spec(cluster: str, namespace: str) -> dict[str, Any]:
+    """An explicit consumer-group prefix inside the namespace's own `<namespace>.` (the many-teams policy)."""
     return {
         "deploymentName": APP_DEPLOYMENT,
         "kafka": {"clusterName": cluster, "replicas": 1, "storage": {"size": "1Gi"}},
@@ -99,7 +100,7 @@ def app_spec(cluster: str) -> dict[str, Any]:
             },
             {"name": f"shop_prices.v1-{cluster}", "partitions": 2, "replicas": 1, "access": "Read"},
         ],
-        "consumerGroup": f"shop-{cluster}",
+        "consumerGroup": f"{namespace}.shop-{cluster}",
     }
 
 
@@ -178,7 +179,7 @@ def tier3(
         )
         cluster = f"t3-{uuid.uuid4().hex[:5]}"
         make_deployment(api, namespace, APP_DEPLOYMENT)
-        make_bridgedapp(api, namespace, APP_NAME, app_spec(cluster))
+        make_bridgedapp(api, namespace, APP_NAME, app_spec(cluster, namespace))
 
         secrets = pykube.Secret.objects(api, namespace=STRIMZI_NS)
         wait_until(
