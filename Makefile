@@ -33,8 +33,9 @@ lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check operator testbed tests bench
 	$(PY) -m ruff format --check operator testbed tests bench
 
-crds: $(STAMP)  ## regenerate crds/ from the pydantic models
+crds: $(STAMP)  ## regenerate crds/ and docs/reference.md from the pydantic models
 	$(PY) -m bridgedapp.crd > crds/bridgedapp.io_bridgedapps.yaml
+	$(PY) -m bridgedapp.reference > docs/reference.md
 
 bench: $(STAMP)  ## run the benchmarks, write results and plots into docs/
 	$(PY) -m bench

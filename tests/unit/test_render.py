@@ -131,8 +131,8 @@ def test_a_given_uid_is_used(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bridge_spec", "field"),
     [
-        ({"port": 80}, "spec.bridge.port"),
-        ({"port": 8081}, "spec.bridge.port: port 8081 is the bridge's management port"),  # a CEL rule
+        ({"http": {"port": 80}}, "spec.bridge.http.port"),
+        ({"http": {"port": 8081}}, "spec.bridge.http.port: port 8081 is the bridge's management port"),  # CEL
         ({"nativeSidecar": "Sometimes"}, "spec.bridge.nativeSidecar"),
         ({"colour": "blue"}, "spec.bridge.colour"),
     ],

@@ -354,7 +354,7 @@ def test_paused_changes_nothing_and_says_so(api, namespace, operator, wait_until
     ready_app(api, namespace, "still", "still", wait_until)
     before = deployment(api, namespace, "still")["metadata"]["resourceVersion"]
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="still")
-    app.patch({"spec": {"paused": True, "bridge": {"port": 8090}}})
+    app.patch({"spec": {"paused": True, "bridge": {"http": {"port": 8090}}}})
     wait_until(
         lambda: get_bridgedapp(api, namespace, "still")["status"].get("phase") == "Paused",
         timeout=60,

@@ -33,6 +33,7 @@ from tests.operator_fixtures import (
     unique,
     writes_about,
 )
+from tests.unit.bridge_cases import BRIDGE_INVALID
 
 PROVISION_TIMEOUT = 240  # the first BridgedApp of the session installs Strimzi
 
@@ -192,7 +193,8 @@ INVALID = [
     ({"deploymentName": "a", "kafka": {"replicas": -1}}, "spec.kafka.replicas"),
     ({"deploymentName": "a", "topics": [{"name": "t", "access": "Admin"}]}, "spec.topics[0].access"),
     ({"deploymentName": "a", "bridge": {"nativeSidecar": "Sometimes"}}, "spec.bridge.nativeSidecar"),
-    ({"deploymentName": "a", "bridge": {"port": 8081}}, "spec.bridge.port"),
+    ({"deploymentName": "a", "bridge": {"http": {"port": 8081}}}, "spec.bridge.http.port"),
+    *((spec, field) for spec, field, _ in BRIDGE_INVALID),
     ({"deploymentName": "a", "topics": [{"name": "bad topic!", "replicas": 1}]}, "spec.topics[0].name"),
     (
         {"deploymentName": "a", "kafka": {"create": False, "deletionPolicy": "DeleteWhenUnused"}},
