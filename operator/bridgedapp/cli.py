@@ -1,4 +1,4 @@
-"""`bridgedapp run | render | status`: the thin entry point. `run` only wires Kopf to the handlers."""
+"""`bridgedapp run | render | status | explain`: the thin entry point. `run` only wires Kopf to the handlers."""
 
 from __future__ import annotations
 
@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "argv", nargs=argparse.REMAINDER, help="arguments of render (see `bridgedapp render -h`)"
     )
 
+    explain = sub.add_parser(
+        "explain",
+        help="why a BridgedApp is not Ready (exit 0 when Ready, 1 otherwise)",
+        description="Why a BridgedApp is not Ready, in a few lines; see `bridgedapp explain -h`.",
+    )
+    explain.add_argument("argv", nargs=argparse.REMAINDER, help="arguments of explain (NAME [-n NS])")
+
     status = sub.add_parser("status", help="show BridgedApps and their conditions")
     status.add_argument("--namespace", "-n", default=None, help="only this namespace (default: all)")
     return parser
@@ -122,5 +129,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         from bridgedapp.render import main_render
 
         sys.exit(main_render(argv[1:]))
+    if argv[:1] == ["explain"]:
+        from bridgedapp.explain import main_explain
+
+        sys.exit(main_explain(argv[1:]))
     args = _parser().parse_args(argv)
     sys.exit({"run": _run, "status": _status}[args.command](args))
