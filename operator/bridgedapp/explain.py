@@ -45,7 +45,6 @@ ADVICE: dict[str, str] = {
     "NamespaceNotWatched": "add this namespace to the Strimzi cluster operator's watched namespaces",
     "ReconciliationPaused": "remove the strimzi.io/pause-reconciliation annotation from the Strimzi object",
     "PodsNotAvailable": "read the pod and ReplicaSet events below",
-    "NotFound": "create it, or set spec.kafka.create: true so the operator creates it",
     "Paused": "set spec.paused: false to let the operator act",
 }
 WAITS = ("Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut", "WaitingForCredentials")

@@ -300,5 +300,4 @@ BRIDGE_INVALID: list[tuple[dict[str, Any], str, str]] = [
         "spec.bridge.readinessProbe.periodSeconds",
         "periodSeconds",
     ),
-    (_bridge({"port": 8080}), "spec.bridge.port", "port"),  # moved to http.port, as Strimzi names it
 ]

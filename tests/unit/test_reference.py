@@ -5,8 +5,10 @@ from __future__ import annotations
 import typing
 from pathlib import Path
 
+import yaml
+from bridgedapp.builders import sidecar
 from bridgedapp.crd import spec_schema
-from bridgedapp.models import BridgedAppSpec, BridgeSpec, ProbeSpec
+from bridgedapp.models import BRIDGE_METRICS_PORT, BridgedAppSpec, BridgeSpec, ProbeSpec, parse_spec
 from bridgedapp.reference import leaf_fields, render_markdown, spec_rows
 from pydantic import BaseModel
 
@@ -63,3 +65,16 @@ def test_leaf_fields_of_the_bridge() -> None:
     leaves = {row.path for row in leaf_fields(BridgeSpec, "b")}
     assert "b.http.port" in leaves and "b.http" not in leaves
     assert "b.jvmOptions.javaSystemProperties.name" in leaves
+
+
+def test_the_podmonitor_example_scrapes_the_sidecars_metrics_port() -> None:
+    """deploy/monitoring's PodMonitor names the port the sidecar declares with a metrics reporter."""
+    monitor = yaml.safe_load((REFERENCE.parents[1] / "deploy" / "monitoring" / "podmonitor.yaml").read_text())
+    assert monitor["kind"] == "PodMonitor"
+    spec = parse_spec(
+        {"deploymentName": "a", "bridge": {"metricsConfig": {"type": "strimziMetricsReporter"}}}
+    )
+    ports = sidecar.build_bridge_container(spec, native=True, app_name="a")["ports"]
+    declared = {p["name"]: p["containerPort"] for p in ports}
+    endpoint = monitor["spec"]["podMetricsEndpoints"][0]
+    assert declared[endpoint["port"]] == BRIDGE_METRICS_PORT

@@ -54,15 +54,15 @@ def test_missing_deployment_and_missing_kafka(api, namespace, operator, kube, wa
         {"deploymentName": "nowhere", "kafka": {"clusterName": absent, "create": False}},
     )
     wait_until(
-        reason_is(api, namespace, "lost", "KafkaReady", "NotFound"),
+        reason_is(api, namespace, "lost", "KafkaReady", "KafkaNotFound"),
         timeout=READY_TIMEOUT,
-        what="KafkaReady NotFound",
+        what="KafkaReady KafkaNotFound",
     )
     code, text = run_explain(kube, namespace, "lost")
     assert code == 1, text
     assert "is not Ready" in text
-    assert "X KafkaReady False NotFound" in text
-    assert "-> create it, or set spec.kafka.create: true" in text
+    assert "X KafkaReady False KafkaNotFound" in text
+    assert "create it or set create: true" in text  # the operator's own message says what to do
     assert f"X Kafka kafka/{absent}: NotFound" in text
     assert f"X Deployment {namespace}/nowhere does not exist" in text
 
