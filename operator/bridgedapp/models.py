@@ -363,7 +363,9 @@ class LoggingSpec(_Model):
         "logger.bridge.level: DEBUG. Default: empty (root and bridge loggers at INFO).",
     )
     value_from: ValueFrom | None = Field(
-        None, description="external: the ConfigMap entry where the log4j2 configuration is stored."
+        None,
+        description="external: the ConfigMap entry where the log4j2 configuration is stored. It is mounted, "
+        "not copied: a change to it does not roll the pods; set monitorInterval in it to have log4j2 reload.",
     )
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (

@@ -39,6 +39,7 @@ from bridgedapp.builders.common import config_hash
 from bridgedapp.models import (
     BRIDGE_MANAGEMENT_PORT,
     BridgedAppSpec,
+    ConfigMapKeyRef,
     JvmOptionsSpec,
     LoggingType,
     NativeSidecar,
@@ -256,27 +257,32 @@ def build_bridge_container(spec: BridgedAppSpec, *, native: bool, app_name: str)
     return container
 
 
+def mounted_config_maps(spec: BridgedAppSpec) -> list[tuple[ConfigMapKeyRef, str]]:
+    """The user's ConfigMap keys the config volume projects, each with its file name in custom-config/:
+    external logging (log4j2.properties) and the JMX exporter's configuration (metrics-config.json)."""
+    bridge = spec.bridge
+    refs = []
+    if bridge.logging.type == LoggingType.EXTERNAL and bridge.logging.value_from is not None:
+        refs.append((bridge.logging.value_from.config_map_key_ref, LOGGING_KEY))
+    if bridge.metrics_config is not None and bridge.metrics_config.value_from is not None:
+        refs.append((bridge.metrics_config.value_from.config_map_key_ref, METRICS_CONFIG_KEY))
+    return refs
+
+
 def _config_volume(spec: BridgedAppSpec, app_name: str) -> dict[str, Any]:
     """The operator's ConfigMap at custom-config/; with external logging or a JMX exporter configuration, a
-    projected volume that adds the user's ConfigMap key as log4j2.properties / metrics-config.json (the
-    files Strimzi would copy into its own ConfigMap): the operator never reads the user's ConfigMap, and
-    the pod does not start until it exists (kubelet reports the missing ConfigMap or key)."""
+    projected volume that adds the user's ConfigMap keys under the file names Strimzi would copy them to in
+    its own ConfigMap: the operator never reads the user's ConfigMap, and the pod does not start until it
+    exists (kubelet reports the missing ConfigMap or key)."""
     own = {"name": bridge_config_name(app_name)}
-    bridge = spec.bridge
-    extra: list[dict[str, Any]] = []
-    if bridge.logging.type == LoggingType.EXTERNAL and bridge.logging.value_from is not None:
-        ref = bridge.logging.value_from.config_map_key_ref
-        extra.append({"configMap": {"name": ref.name, "items": [{"key": ref.key, "path": LOGGING_KEY}]}})
-    metrics = bridge.metrics_config
-    if metrics is not None and metrics.value_from is not None:
-        ref = metrics.value_from.config_map_key_ref
-        extra.append(
-            {"configMap": {"name": ref.name, "items": [{"key": ref.key, "path": METRICS_CONFIG_KEY}]}}
-        )
+    extra = [
+        {"configMap": {"name": ref.name, "items": [{"key": ref.key, "path": path}]}}
+        for ref, path in mounted_config_maps(spec)
+    ]
     if not extra:
         return {"name": CONFIG_VOLUME, "configMap": own}
     own_items = [{"key": PROPERTIES_KEY, "path": PROPERTIES_KEY}]
-    if bridge.logging.type != LoggingType.EXTERNAL:
+    if spec.bridge.logging.type != LoggingType.EXTERNAL:
         own_items.append({"key": LOGGING_KEY, "path": LOGGING_KEY})
     sources = [{"configMap": {**own, "items": own_items}}, *extra]
     return {"name": CONFIG_VOLUME, "projected": {"sources": sources}}

@@ -226,6 +226,18 @@ def test_admission_accepts_every_bridge_option_and_defaults_like_the_models(api,
     )
 
 
+def test_kubectl_explain_shows_the_defaults(cluster: LocalCluster, wait_until) -> None:
+    """kubectl explain prints descriptions, not schema defaults: each description states its default."""
+    for field, default in (("readinessProbe.periodSeconds", "10"), ("http.port", "8080")):
+
+        def explained(field: str = field) -> str | None:  # the CRD's OpenAPI is published asynchronously
+            done = cluster.kubectl("explain", f"ba.spec.bridge.{field}", check=False)
+            return " ".join(done.stdout.split()) if done.returncode == 0 else None  # kubectl wraps lines
+
+        out = wait_until(explained, timeout=60, what=f"kubectl explain ba.spec.bridge.{field}")
+        assert f"Default: {default}." in out, out
+
+
 def test_deletion_keeps_topics_and_shared_kafka_until_unused(api, namespace, operator, wait_until) -> None:
     kc = unique("kc")
     policy = {"clusterName": kc, "replicas": 1, "deletionPolicy": "DeleteWhenUnused"}
