@@ -71,6 +71,9 @@ def options_bridge(
             "topics": [{"name": topic}],
             "bridge": {
                 "metricsConfig": {"type": "strimziMetricsReporter"},
+                "http": {
+                    "cors": {"allowedOrigins": ["https://shop\\.example"], "allowedMethods": ["GET", "POST"]}
+                },
                 "tracing": {
                     "type": "opentelemetry",
                     "env": {
@@ -150,3 +153,25 @@ def test_tracing_is_initialised_with_the_apps_service_name(
     assert env["OTEL_SERVICE_NAME"] == APP
     log = bridge.log_path.read_text(errors="replace")
     assert f"Initializing OpenTelemetry tracing config with service name {APP}" in log, bridge.log_tail()
+
+
+def preflight(bridge: RealBridge, origin: str) -> dict[str, str]:
+    request = urllib.request.Request(
+        f"{bridge.url}/topics",
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return {k.lower(): v for k, v in resp.headers.items()}
+    except urllib.error.HTTPError as err:
+        return {k.lower(): v for k, v in err.headers.items()}
+
+
+def test_cors_admits_only_the_allowed_origin(options_bridge: tuple[RealBridge, str, dict[str, str]]) -> None:
+    """http.cors as rendered: a preflight from the allowed origin is answered with it, another origin is not."""
+    bridge, _, _ = options_bridge
+    allowed = preflight(bridge, "https://shop.example")
+    assert allowed.get("access-control-allow-origin") == "https://shop.example", allowed
+    assert "POST" in allowed.get("access-control-allow-methods", ""), allowed
+    assert "access-control-allow-origin" not in preflight(bridge, "https://evil.example")
