@@ -575,6 +575,13 @@ class BridgeSpec(_Model):
         None, description="Metrics configuration; null (the default) serves no metrics."
     )
     tracing: TracingSpec | None = Field(None, description="Tracing configuration; null (the default): none.")
+    config: dict[str, OptionValue] = _string_map(
+        MAX_CLIENT_OPTIONS,
+        "Additional configuration of the bridge itself (e.g. bridge.executor.pool.size). The following "
+        "prefixes cannot be set: kafka., http., bridge.metrics.; the following options cannot be set: "
+        "bridge.id, bridge.tracing, bridge.metrics. They are dropped with a Warning event, as Strimzi "
+        "drops them. Values are strings.",
+    )
     liveness_probe: ProbeSpec = Field(
         default_factory=ProbeSpec,
         json_schema_extra=_crd_default({}),

@@ -96,6 +96,7 @@ FULL_SPEC: dict[str, Any] = {
             "type": "opentelemetry",
             "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4317"},
         },
+        "config": {"bridge.executor.pool.size": "8"},
         "livenessProbe": {
             "initialDelaySeconds": 5,
             "timeoutSeconds": 3,

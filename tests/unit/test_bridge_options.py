@@ -110,6 +110,17 @@ OPTION_CASES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         },
         ("tracing.type", "tracing.env"),
     ),
+    "config": (
+        {
+            "config": {
+                "bridge.executor.pool.size": "8",
+                "http.host": "0.0.0.0",
+                "BRIDGE.ID": "x",
+                "kafka.acks": "0",
+            }
+        },
+        ("config",),
+    ),
     "liveness_probe": (
         {
             "livenessProbe": {

@@ -209,6 +209,33 @@ def test_forbidden_client_options_are_dropped_and_reported() -> None:
     ]
 
 
+def test_forbidden_bridge_options_are_dropped_and_reported() -> None:
+    """spec.bridge.config, filtered as Strimzi filters KafkaBridgeSpec.config: http.host stays loopback."""
+    raw = {
+        **DEFAULT_SPEC,
+        "bridge": {
+            "config": {
+                "bridge.executor.pool.size": "8",
+                "http.host": "0.0.0.0",
+                "Bridge.Id": "other",
+                "kafka.security.protocol": "PLAINTEXT",
+                "bridge.metrics.exporter.config.path": "/x",
+            }
+        },
+    }
+    spec = spec_of(raw)
+    props = parse_properties(bridge.build_properties(spec, app_name=APP_NAME, bootstrap=BOOTSTRAP))
+    assert props["bridge.executor.pool.size"] == "8"
+    assert props["http.host"] == "127.0.0.1" and props["bridge.id"] == APP_NAME
+    assert props["kafka.security.protocol"] == "SSL" and "Bridge.Id" not in props
+    assert bridge.ignored_client_options(spec) == [
+        "Bridge.Id",
+        "bridge.metrics.exporter.config.path",
+        "http.host",
+        "kafka.security.protocol",
+    ]
+
+
 def test_a_value_cannot_inject_a_property() -> None:
     raw = copy.deepcopy(DEFAULT_SPEC)
     raw["bridge"] = {"producer": {"config": {"acks": "all\nkafka.ssl.keystore.key=/evil"}}}

@@ -83,6 +83,9 @@ _FORBIDDEN_PREFIXES: dict[str, tuple[str, ...]] = {
 _FORBIDDEN_EXCEPTIONS = frozenset(
     {"ssl.endpoint.identification.algorithm", "ssl.cipher.suites", "ssl.protocol", "ssl.enabled.protocols"}
 )
+# KafkaBridgeSpec FORBIDDEN_PREFIXES and FORBIDDEN_OPTIONS (1.2.0), for spec.bridge.config.
+_BRIDGE_FORBIDDEN_PREFIXES = ("kafka.", "http.", "bridge.metrics.")
+_BRIDGE_FORBIDDEN_OPTIONS = frozenset({"bridge.id", "bridge.tracing", "bridge.metrics"})
 # Our own provider's settings are ours too (a user's `config.providers` list is merged, as Strimzi does).
 _OWN_PROVIDER_PREFIX = f"config.providers.{CONFIG_PROVIDER}."
 
@@ -172,14 +175,30 @@ def _client_extras(spec: BridgedAppSpec, client: str) -> dict[str, str]:
     }[client]
 
 
+def _bridge_option_forbidden(option: str) -> bool:
+    """AbstractConfiguration.filterForbidden with KafkaBridgeSpec's prefixes and options (case-insensitive)."""
+    lowered = option.lower()
+    return lowered.startswith(_BRIDGE_FORBIDDEN_PREFIXES) or lowered in _BRIDGE_FORBIDDEN_OPTIONS
+
+
 def ignored_client_options(spec: BridgedAppSpec) -> list[str]:
-    """`kafka.<client>.<option>` extras the builder drops (Strimzi's forbidden prefixes): for a Warning event."""
-    return sorted(
+    """Options the builder drops as Strimzi does (`kafka.<client>.<option>` client extras with a forbidden
+    prefix, and forbidden spec.bridge.config options), for a Warning event."""
+    client = [
         f"kafka.{client}.{option}"
         for client in KAFKA_CLIENTS
         for option in _client_extras(spec, client)
         if _is_forbidden(client, option)
-    )
+    ]
+    return sorted(client + [option for option in spec.bridge.config if _bridge_option_forbidden(option)])
+
+
+def _user_block(spec: BridgedAppSpec) -> list[str]:
+    """KafkaBridgeConfigurationBuilder.withUserConfiguration: spec.bridge.config minus the forbidden, sorted."""
+    allowed = {k: v for k, v in spec.bridge.config.items() if not _bridge_option_forbidden(k)}
+    if not allowed:
+        return []
+    return ["", *_section("User provided configuration"), *(_line(k, allowed[k]) for k in sorted(allowed))]
 
 
 def _client_block(spec: BridgedAppSpec, client: str, title: str) -> list[str]:
@@ -238,6 +257,7 @@ def build_properties(spec: BridgedAppSpec, *, app_name: str, bootstrap: str) -> 
         *_client_block(spec, "consumer", "Apache Kafka Consumer"),
         # .withHttp -> bridge http/HttpConfig (http.management.port is HttpConfig.MANAGEMENT_PORT, default 8081)
         *_http_block(spec),
+        *_user_block(spec),
         *_metrics_block(spec),
     ]
     return "\n".join(lines) + "\n"
