@@ -68,6 +68,7 @@ class Facts:
     pods: list[dict[str, Any]] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)  # pod name -> last lines of a failing sidecar
     problems: list[str] = field(default_factory=list)  # what could not be read, and why
+    strimzi_served: bool = True
 
 
 @dataclass
@@ -114,6 +115,8 @@ def _strimzi_line(kind: str, namespace: str, name: str, obj: dict[str, Any] | No
 
 def _strimzi_lines(facts: Facts, spec: BridgedAppSpec) -> list[str]:
     ns, cluster = facts.kafka_namespace, spec.kafka.cluster_name
+    if not facts.strimzi_served:
+        return ["  X the API server serves no kafka.strimzi.io resources: Strimzi is not installed"]
     lines = [_strimzi_line("Kafka", ns, cluster, facts.kafka)]
     if spec.kafka.create or facts.node_pool is not None:
         lines.append(_strimzi_line("KafkaNodePool", ns, node_pool_name(cluster), facts.node_pool))
@@ -159,6 +162,18 @@ def _other_owner(facts: Facts) -> str | None:
     return owner if owner and owner != facts.name else None
 
 
+def _distinct_events(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int]]:
+    """The newest event per (reason, object kind) and how many others said the same (e.g. one FailedCreate
+    per refused pod name): a person needs the message once."""
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    alike: dict[tuple[str, str], int] = {}
+    for event in events:  # oldest first
+        key = (str(event.get("reason")), str((event.get("involvedObject") or {}).get("kind")))
+        alike[key] = alike.get(key, -1) + 1
+        newest[key] = event
+    return [(event, alike[key]) for key, event in newest.items()]
+
+
 def _deployment_lines(facts: Facts, spec: BridgedAppSpec) -> list[str]:
     deployment = facts.deployment
     where = f"{facts.namespace}/{spec.deployment_name}"
@@ -187,12 +202,13 @@ def _deployment_lines(facts: Facts, spec: BridgedAppSpec) -> list[str]:
         rs = facts.replica_set["metadata"]
         revision = (rs.get("annotations") or {}).get(REVISION_ANNOTATION, "?")
         lines.append(f"  newest ReplicaSet {rs['name']} (revision {revision}):")
-    for event in facts.events:
+    for event, alike in _distinct_events(facts.events):
         involved = event.get("involvedObject") or {}
         count = f" (x{event['count']})" if event.get("count", 1) > 1 else ""
+        more = f" [and {alike} more like it]" if alike else ""
         lines.append(
             f"    {event.get('type')} {event.get('reason')} on {involved.get('kind')} {involved.get('name')}"
-            f"{count}: {event.get('message', '').strip()}"
+            f"{count}{more}: {event.get('message', '').strip()}"
         )
     for pod in facts.pods:
         pod_name = pod["metadata"]["name"]
@@ -310,7 +326,7 @@ def gather(kube: Any, name: str, namespace: str, *, default_kafka_namespace: str
     facts.kafka_namespace = spec.kafka_namespace(strimzi_ns)
     ns = facts.kafka_namespace
     try:
-        versions = kube.served_versions(STRIMZI_GROUP)
+        versions = kube.served_versions(STRIMZI_GROUP, refresh=True)
         if versions:
             api = f"{STRIMZI_GROUP}/{'v1' if 'v1' in versions else versions[0]}"
             facts.kafka = kube.get(api, "Kafka", spec.kafka.cluster_name, ns)
@@ -320,9 +336,7 @@ def gather(kube: Any, name: str, namespace: str, *, default_kafka_namespace: str
                 facts.topics.append((object_name, kube.get(api, "KafkaTopic", object_name, ns)))
             facts.user = kube.get(api, "KafkaUser", user_builder.kafka_user_name(namespace, name), ns)
         else:
-            facts.problems.append(
-                "the API server serves no kafka.strimzi.io resources: Strimzi is not installed"
-            )
+            facts.strimzi_served = False
     except KubeError as exc:
         facts.problems.append(f"Strimzi objects: {exc}")
     try:

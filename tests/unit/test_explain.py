@@ -136,17 +136,21 @@ def test_rollout_events_and_a_crash_looping_sidecar_with_its_log() -> None:
         {
             "type": "Warning",
             "reason": "FailedCreate",
-            "count": 3,
+            "count": count,
             "involvedObject": {"kind": "ReplicaSet", "name": "orders-api-1"},
-            "message": 'Error creating: pods "x" is forbidden: violates PodSecurity "restricted:latest"',
+            "message": f'Error creating: pods "{pod}" is forbidden: violates PodSecurity "restricted:latest"',
         }
+        for pod, count in (("x", 1), ("y", 1), ("z", 3))
     ]
     facts.pods = [pod]
     facts.logs = {"orders-api-1-abc": "".join(f"line {i}\n" for i in range(20))}
     text = "\n".join(explain(facts).lines)
     assert "ReplicaFailure True FailedCreate" in text
     assert "newest ReplicaSet orders-api-1 (revision 2):" in text
-    assert "Warning FailedCreate on ReplicaSet orders-api-1 (x3): Error creating" in text
+    assert (
+        'FailedCreate on ReplicaSet orders-api-1 (x3) [and 2 more like it]: Error creating: pods "z"' in text
+    )
+    assert text.count("Error creating") == 1  # the same refusal for each pod name is said once
     assert (
         "X pod orders-api-1-abc container kafka-bridge: CrashLoopBackOff, last exit code 1: back-off 40s"
         in text
@@ -189,7 +193,7 @@ class _Kube:
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
         return self.objects.get((kind, name))
 
-    def served_versions(self, group: str) -> list[str]:
+    def served_versions(self, group: str, *, refresh: bool = False) -> list[str]:
         return ["v1"]
 
     def list(self, *args: Any, **kwargs: Any) -> list[Any]:
@@ -213,3 +217,12 @@ def test_never_ready_while_another_bridgedapp_owns_the_sidecar() -> None:
     report = explain(facts)
     assert not report.ready
     assert any("belongs to another BridgedApp: shop/billing" in line for line in report.lines)
+
+
+def test_without_strimzi_installed_it_says_so_once() -> None:
+    facts = Facts(NS, NAME, app([cond("StrimziReady", "False", "Installing", "installing Strimzi 1.2.0")]))
+    facts.strimzi_served = False
+    text = "\n".join(explain(facts).lines)
+    assert "serves no kafka.strimzi.io resources: Strimzi is not installed" in text
+    assert "KafkaUser" not in text
+    assert "... StrimziReady False Installing: installing Strimzi 1.2.0" in text

@@ -101,9 +101,7 @@ def test_pod_security_refusal_is_shown_from_the_replica_set(
 
 def test_another_bridgedapp_owning_the_sidecar_is_named(api, namespace, operator, kube, wait_until) -> None:
     dep = make_deployment(api, namespace, "shared")
-    dep.reload()
-    dep.obj["metadata"].setdefault("annotations", {})[BRIDGED_BY_ANNOTATION] = "first"
-    dep.update()
+    dep.patch({"metadata": {"annotations": {BRIDGED_BY_ANNOTATION: "first"}}})  # a merge patch: no race
     make_bridgedapp(api, namespace, "second", spec_for("shared"))
     wait_until(
         lambda: conditions(api, namespace, "second").get("SidecarInjected"),
