@@ -33,8 +33,9 @@ lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check operator testbed tests bench
 	$(PY) -m ruff format --check operator testbed tests bench
 
-crds: $(STAMP)  ## regenerate crds/ from the pydantic models
+crds: $(STAMP)  ## regenerate crds/ and docs/reference.md from the pydantic models
 	$(PY) -m bridgedapp.crd > crds/bridgedapp.io_bridgedapps.yaml
+	$(PY) -m bridgedapp.reference > docs/reference.md
 
 lock: $(STAMP)  ## re-lock the image's dependencies (requirements/image.txt, with hashes) from pyproject.toml
 	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \

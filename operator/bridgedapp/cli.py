@@ -1,4 +1,4 @@
-"""`bridgedapp run | render | status`: the thin entry point. `run` only wires Kopf to the handlers."""
+"""`bridgedapp run | render | status | explain`: the thin entry point. `run` only wires Kopf to the handlers."""
 
 from __future__ import annotations
 
@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
         "argv", nargs=argparse.REMAINDER, help="arguments of render (see `bridgedapp render -h`)"
     )
 
+    explain = sub.add_parser(
+        "explain",
+        help="why a BridgedApp is not Ready (exit 0 when Ready, 1 otherwise)",
+        description="Why a BridgedApp is not Ready, in a few lines; see `bridgedapp explain -h`.",
+    )
+    explain.add_argument("argv", nargs=argparse.REMAINDER, help="arguments of explain (NAME [-n NS])")
+
     status = sub.add_parser(
         "status",
         help="show BridgedApps and their conditions",
@@ -226,5 +233,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         from bridgedapp.render import main_render
 
         sys.exit(_quietly(lambda: main_render(argv[1:])))
+    if argv[:1] == ["explain"]:
+        from bridgedapp.explain import main_explain
+
+        sys.exit(_quietly(lambda: main_explain(argv[1:])))
     args = _parser().parse_args(argv)
     sys.exit(_quietly(lambda: {"run": _run, "status": _status}[args.command](args)))

@@ -7,14 +7,16 @@ schema: references inlined, `anyOf [X, null]` made `nullable`, titles dropped, C
 
 from __future__ import annotations
 
+import json
 import sys
+import typing
 from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
 from bridgedapp import GROUP, KIND, PLURAL, VERSION
-from bridgedapp.models import BridgedAppSpec, BridgedAppStatus, BridgeSpec, KafkaSpec
+from bridgedapp.models import BridgedAppSpec, BridgedAppStatus
 
 KEEP = {
     "type",
@@ -33,8 +35,21 @@ KEEP = {
     "nullable",
 }
 
-# CEL rules hang on the schema of the model that declares them, keyed by the model's JSON Schema title.
-CEL_MODELS: tuple[type[BaseModel], ...] = (BridgedAppSpec, KafkaSpec, BridgeSpec)
+
+def _describe_default(out: dict[str, Any], *, has_properties: bool) -> None:
+    """`kubectl explain` prints no defaults, so the description says it (once; objects whose fields carry
+    their own defaults say nothing)."""
+    description = out.get("description")
+    if "default" not in out or not description or "Default:" in description:
+        return
+    if has_properties and out["default"] == {}:
+        return
+    out["description"] = f"{description.rstrip()}{default_sentence(out['default'])}"
+
+
+def default_sentence(value: Any) -> str:
+    """What _describe_default appends to a description (the reference page leaves it out again)."""
+    return f" Default: {json.dumps(value, separators=(', ', ': '))}."
 
 
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
@@ -52,10 +67,12 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
 def _structural(node: dict[str, Any]) -> dict[str, Any]:
     """One pydantic JSON Schema node -> one structural OpenAPI v3 node."""
     if "x-crd-schema" in node:
-        return {
+        out = {
             **node["x-crd-schema"],
             **({"description": node["description"]} if "description" in node else {}),
         }
+        _describe_default(out, has_properties=False)
+        return out
     variants = node.get("anyOf")
     if variants:
         non_null = [v for v in variants if v.get("type") != "null"]
@@ -69,6 +86,7 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in node.items() if k in KEEP or k.startswith("x-kubernetes-")}
     if out.get("default", 0) is None:
         out.pop("default")
+    _describe_default(out, has_properties="properties" in node)
     kind = node.get("type")
     if kind == "object":
         if "properties" in node:
@@ -84,14 +102,24 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _attach_cel(schema: dict[str, Any]) -> None:
-    """Put each model's CEL rules on its node (spec, spec.kafka, spec.bridge)."""
-    spec = schema
-    spec["x-kubernetes-validations"] = [r.as_validation() for r in BridgedAppSpec.cel_rules]
-    spec["properties"]["kafka"]["x-kubernetes-validations"] = [r.as_validation() for r in KafkaSpec.cel_rules]
-    spec["properties"]["bridge"]["x-kubernetes-validations"] = [
-        r.as_validation() for r in BridgeSpec.cel_rules
-    ]
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (X, X | None, list[X])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _model_types(arg)]
+
+
+def _attach_cel(model: type[BaseModel], node: dict[str, Any]) -> None:
+    """Put each model's CEL rules on its own schema node, walking the model tree (spec, spec.bridge, ...)."""
+    rules = getattr(model, "cel_rules", ())
+    if rules:
+        node["x-kubernetes-validations"] = [r.as_validation() for r in rules]
+    for name, field in model.model_fields.items():
+        sub = node.get("properties", {}).get(field.alias or name)
+        if sub is None:
+            continue
+        for inner in _model_types(field.annotation):
+            _attach_cel(inner, sub["items"] if sub.get("type") == "array" else sub)
 
 
 def model_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -102,7 +130,7 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def spec_schema() -> dict[str, Any]:
     schema = model_schema(BridgedAppSpec)
-    _attach_cel(schema)
+    _attach_cel(BridgedAppSpec, schema)
     return schema
 
 

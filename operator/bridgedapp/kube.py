@@ -394,6 +394,24 @@ class Kube:
     def namespace_exists(self, name: str) -> bool:
         return self.get("v1", "Namespace", name) is not None
 
+    def pod_log(self, name: str, namespace: str, container: str, *, tail_lines: int = 10) -> str:
+        """The last lines a container wrote, its previous run's when it is restarting (for `explain`)."""
+        target = _target("Pod", name, namespace)
+        log.debug("log of %s in %s", container, target)
+        core = k8s_client.CoreV1Api(self.api_client)
+        for previous in (True, False):
+            try:
+                text = core.read_namespaced_pod_log(
+                    name, namespace, container=container, tail_lines=tail_lines, previous=previous
+                )
+            except (ApiException, urllib3.exceptions.HTTPError) as exc:
+                if previous:
+                    continue  # no previous run: read the current one
+                raise _translate(exc, target) from exc
+            if text or not previous:
+                return str(text or "")
+        return ""
+
     def wait_for(
         self,
         api_version: str,

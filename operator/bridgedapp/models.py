@@ -9,6 +9,7 @@ enums) become OpenAPI schema, and each cross-field rule is declared once as a `C
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,15 @@ SHARED_WITH_NAMESPACE = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$"
 
 BRIDGE_IMAGE = "quay.io/strimzi/kafka-bridge:1.1.0"
 BRIDGE_MANAGEMENT_PORT = 8081
+BRIDGE_METRICS_PORT = (
+    9404  # the Strimzi metrics reporter's own listener (all interfaces), see MetricsConfigSpec
+)
+# Strimzi 1.2.0 KafkaBridgeCluster.DEFAULT_METRICS_ALLOW_LIST
+DEFAULT_METRICS_ALLOW_LIST = (
+    "kafka_consumer_consumer_metrics.*",
+    "kafka_producer_kafka_metrics_count_count",
+    "kafka_producer_producer_metrics.*",
+)
 
 
 @dataclass(frozen=True)
@@ -87,14 +97,6 @@ class NativeSidecar(StrEnum):
     AUTO = "Auto"
     ALWAYS = "Always"
     NEVER = "Never"
-
-
-class LogLevel(StrEnum):
-    TRACE = "TRACE"
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARN = "WARN"
-    ERROR = "ERROR"
 
 
 def _crd_default(value: Any) -> dict[str, Any]:
@@ -222,29 +224,369 @@ class TopicSpec(_Model):
 
 
 class ResourcesSpec(_Model):
-    """Compute resources of the bridge container."""
+    """Compute resources of the bridge container (Strimzi: `resources`, a ResourceRequirements)."""
 
-    requests: dict[str, str] = Field(
+    requests: dict[str, Annotated[str, Field(max_length=64)]] = Field(
         default_factory=lambda: {"cpu": "50m", "memory": "256Mi"},
         description="Resource requests of the kafka-bridge container.",
         json_schema_extra={"maxProperties": 8, "default": {"cpu": "50m", "memory": "256Mi"}},
     )
-    limits: dict[str, str] = Field(
+    limits: dict[str, Annotated[str, Field(max_length=64)]] = Field(
         default_factory=lambda: {"memory": "512Mi"},
         description="Resource limits of the kafka-bridge container.",
         json_schema_extra={"maxProperties": 8, "default": {"memory": "512Mi"}},
     )
 
 
-class BridgeSpec(_Model):
-    """The Strimzi HTTP Bridge sidecar."""
+MAX_CLIENT_OPTIONS = 64
+MAX_OPTION_VALUE = 4096
 
-    image: str = Field(BRIDGE_IMAGE, min_length=1, max_length=512, description="Bridge container image.")
+
+def _string_map(max_properties: int, description: str, *, alias: str | None = None) -> Any:
+    """A map of strings bounded in size (its value type bounds each value), empty by default."""
+    return Field(
+        default_factory=dict,
+        max_length=max_properties,
+        alias=alias,
+        description=description,
+        json_schema_extra={"default": {}},
+    )
+
+
+OptionValue = Annotated[str, Field(max_length=MAX_OPTION_VALUE)]
+
+
+def _client_config(client: str, forbidden: str) -> Any:
+    return _string_map(
+        MAX_CLIENT_OPTIONS,
+        f"The Kafka {client} configuration used by the bridge (written as kafka.<client>.<key>). "
+        f"Properties with the following prefixes cannot be set: {forbidden} (with the exception of: "
+        "ssl.endpoint.identification.algorithm, ssl.cipher.suites, ssl.protocol, ssl.enabled.protocols); "
+        "they are dropped with a Warning event, as Strimzi drops them. Values are strings: quote numbers "
+        "and booleans.",
+    )
+
+
+class HttpCorsSpec(_Model):
+    """CORS for the bridge's HTTP API (Strimzi: `http.cors`)."""
+
+    allowed_origins: list[Annotated[str, Field(min_length=1, max_length=512)]] = Field(
+        ...,
+        min_length=1,
+        max_length=32,
+        description="List of allowed origins. Java regular expressions can be used.",
+    )
+    allowed_methods: list[Annotated[str, Field(pattern=r"^[A-Z]+$", max_length=16)]] = Field(
+        ..., min_length=1, max_length=16, description="List of allowed HTTP methods (GET, POST, ...)."
+    )
+
+
+class HttpSpec(_Model):
+    """The bridge's HTTP API (Strimzi: `http`). A sidecar listens on 127.0.0.1 only; no `http.tls`."""
+
     port: int = Field(
         8080,
         ge=1024,
         le=65535,
         description="Loopback port of the bridge's HTTP API: http://localhost:<port>.",
+    )
+    cors: HttpCorsSpec | None = Field(
+        None,
+        description="CORS configuration; null (the default) leaves CORS off (http.cors.enabled=false).",
+    )
+
+
+class ProducerSpec(_Model):
+    """The bridge's HTTP producer and its Kafka producer (Strimzi: `producer`)."""
+
+    enabled: bool = Field(
+        True,
+        description="Whether the HTTP producer endpoints are enabled (http.producer.enabled).",
+    )
+    config: dict[str, OptionValue] = _client_config("producer", "ssl., bootstrap.servers, sasl., security.")
+
+
+class ConsumerSpec(_Model):
+    """The bridge's HTTP consumer and its Kafka consumers (Strimzi: `consumer`)."""
+
+    enabled: bool = Field(
+        True,
+        description="Whether the HTTP consumer endpoints are enabled (http.consumer.enabled).",
+    )
+    timeout_seconds: int = Field(
+        -1,
+        ge=-1,
+        le=2147483647,
+        description="The timeout in seconds for deleting inactive consumers (http.timeoutSeconds). "
+        "Default: -1 (disabled).",
+    )
+    config: dict[str, OptionValue] = _client_config(
+        "consumer", "ssl., bootstrap.servers, group.id, sasl., security."
+    )
+
+
+class AdminClientSpec(_Model):
+    """The bridge's Kafka AdminClient (Strimzi: `adminClient`)."""
+
+    config: dict[str, OptionValue] = _client_config(
+        "AdminClient", "ssl., bootstrap.servers, sasl., security."
+    )
+
+
+class SystemProperty(_Model):
+    """One `-D<name>=<value>` for the bridge's JVM."""
+
+    name: str = Field(
+        ..., min_length=1, max_length=256, pattern=r"^[^\s=]+$", description="The system property name."
+    )
+    value: str = Field(
+        "",
+        max_length=1024,
+        pattern=r"^\S*$",
+        description="The system property value (no whitespace: the start script splits JAVA_OPTS on it).",
+    )
+
+
+JVM_MEMORY = r"^[0-9]+[mMgG]?$"
+
+
+class JvmOptionsSpec(_Model):
+    """JVM options of the bridge (Strimzi: `jvmOptions`), passed through the start script's environment."""
+
+    xmx: str | None = Field(
+        None,
+        alias="-Xmx",
+        pattern=JVM_MEMORY,
+        max_length=16,
+        description="-Xmx option to the JVM.",
+    )
+    xms: str | None = Field(
+        None,
+        alias="-Xms",
+        pattern=JVM_MEMORY,
+        max_length=16,
+        description="-Xms option to the JVM.",
+    )
+    xx: dict[str, Annotated[str, Field(max_length=256)]] = _string_map(
+        32,
+        "A map of -XX options to the JVM ('true'/'false' become -XX:+/-<name>, anything else "
+        "-XX:<name>=<value>).",
+        alias="-XX",
+    )
+    gc_logging_enabled: bool = Field(
+        False, description="Specifies whether the Garbage Collection logging is enabled."
+    )
+    java_system_properties: list[SystemProperty] = Field(
+        default_factory=list,
+        max_length=32,
+        description="System properties passed using the -D option to the JVM.",
+        json_schema_extra={"default": []},
+    )
+
+
+class ConfigMapKeyRef(_Model):
+    """A key of a ConfigMap in the BridgedApp's namespace."""
+
+    name: str = Field(..., pattern=DNS_SUBDOMAIN, min_length=1, max_length=253, description="ConfigMap name.")
+    key: str = Field(
+        ..., pattern=r"^[-._a-zA-Z0-9]+$", min_length=1, max_length=253, description="Key in it."
+    )
+
+
+class ValueFrom(_Model):
+    config_map_key_ref: ConfigMapKeyRef = Field(
+        ..., description="Reference to the key in the ConfigMap containing the configuration."
+    )
+
+
+class LoggingType(StrEnum):
+    INLINE = "inline"
+    EXTERNAL = "external"
+
+
+class LoggingSpec(_Model):
+    """The bridge's log4j2 configuration (Strimzi: `logging`): inline loggers over Strimzi's default, or a
+    whole log4j2.properties from a ConfigMap in the app's namespace (mounted, so the pod does not start
+    until that ConfigMap and key exist)."""
+
+    type: LoggingType = Field(LoggingType.INLINE, description="Logging type, 'inline' or 'external'.")
+    loggers: dict[str, Annotated[str, Field(max_length=256)]] = _string_map(
+        64,
+        "inline: log4j2 properties set over Strimzi's default bridge logging, e.g. rootLogger.level: DEBUG, "
+        "logger.bridge.level: DEBUG. Default: empty (root and bridge loggers at INFO).",
+    )
+    value_from: ValueFrom | None = Field(
+        None,
+        description="external: the ConfigMap entry where the log4j2 configuration is stored. It is mounted, "
+        "not copied: a change to it does not roll the pods; set monitorInterval in it to have log4j2 reload.",
+    )
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule="!has(self.type) || self.type != 'external' || has(self.valueFrom)",
+            message="valueFrom property is required for external logging",
+            field_path=".valueFrom",
+            check=lambda lg: lg.type != LoggingType.EXTERNAL or lg.value_from is not None,
+        ),
+        CelRule(
+            rule="(has(self.type) && self.type == 'external') || !has(self.valueFrom)",
+            message="valueFrom is only for type external",
+            field_path=".valueFrom",
+            check=lambda lg: lg.type == LoggingType.EXTERNAL or lg.value_from is None,
+        ),
+        CelRule(
+            rule="!has(self.type) || self.type != 'external' || !has(self.loggers) || size(self.loggers) == 0",
+            message="loggers are only for type inline",
+            field_path=".loggers",
+            check=lambda lg: lg.type != LoggingType.EXTERNAL or not lg.loggers,
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _cel(self) -> LoggingSpec:
+        self.check_cel_rules()
+        return self
+
+
+class MetricsType(StrEnum):
+    JMX_PROMETHEUS_EXPORTER = "jmxPrometheusExporter"
+    STRIMZI_METRICS_REPORTER = "strimziMetricsReporter"
+
+
+class MetricsValues(_Model):
+    allow_list: list[Annotated[str, Field(min_length=1, max_length=512)]] = Field(
+        default_factory=lambda: list(DEFAULT_METRICS_ALLOW_LIST),
+        min_length=1,
+        max_length=64,
+        description="Regex patterns of the metrics to collect; the default is Strimzi's allow list for "
+        "the bridge.",
+        json_schema_extra={"default": list(DEFAULT_METRICS_ALLOW_LIST)},
+    )
+
+
+class MetricsConfigSpec(_Model):
+    """Prometheus metrics of the bridge (Strimzi: `metricsConfig`).
+
+    strimziMetricsReporter: the Kafka clients' metrics are also served by the reporter's own listener on
+    all interfaces at port 9404 (`bridge-metrics`), for Prometheus; the bridge's HTTP API and its
+    management port (/metrics with the bridge's HTTP and JVM metrics too) stay on loopback.
+    jmxPrometheusExporter: /metrics on the loopback management port only."""
+
+    type: MetricsType = Field(
+        ..., description="Metrics type: jmxPrometheusExporter or strimziMetricsReporter."
+    )
+    value_from: ValueFrom | None = Field(
+        None,
+        description="jmxPrometheusExporter: the ConfigMap entry (app's namespace) holding the JMX exporter "
+        "configuration.",
+    )
+    values: MetricsValues | None = Field(
+        None, description="strimziMetricsReporter: configuration values. Default: Strimzi's allow list."
+    )
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule="self.type != 'jmxPrometheusExporter' || has(self.valueFrom)",
+            message="valueFrom property is required",
+            field_path=".valueFrom",
+            check=lambda m: m.type != MetricsType.JMX_PROMETHEUS_EXPORTER or m.value_from is not None,
+        ),
+        CelRule(
+            rule="self.type == 'jmxPrometheusExporter' || !has(self.valueFrom)",
+            message="valueFrom is only for type jmxPrometheusExporter",
+            field_path=".valueFrom",
+            check=lambda m: m.type == MetricsType.JMX_PROMETHEUS_EXPORTER or m.value_from is None,
+        ),
+        CelRule(
+            rule="self.type == 'strimziMetricsReporter' || !has(self.values)",
+            message="values are only for type strimziMetricsReporter",
+            field_path=".values",
+            check=lambda m: m.type == MetricsType.STRIMZI_METRICS_REPORTER or m.values is None,
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _cel(self) -> MetricsConfigSpec:
+        self.check_cel_rules()
+        return self
+
+
+class TracingType(StrEnum):
+    OPENTELEMETRY = "opentelemetry"
+
+
+OTEL_ENV = r"^OTEL_[A-Z0-9_]+$"
+
+
+class TracingSpec(_Model):
+    """Tracing in the bridge (Strimzi: `tracing`), plus the OTEL_* environment a sidecar needs (Strimzi
+    users set it through `template.bridgeContainer.env`)."""
+
+    type: TracingType = Field(
+        ..., description="Type of the tracing used; the only supported type is opentelemetry."
+    )
+    env: dict[str, Annotated[str, Field(min_length=1, max_length=1024)]] = _string_map(
+        32,
+        "OTEL_* environment variables of the bridge container (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). "
+        "OTEL_SERVICE_NAME defaults to the BridgedApp's name; with it set, the bridge's start script "
+        "defaults OTEL_TRACES_EXPORTER to otlp.",
+    )
+
+    cel_rules: ClassVar[tuple[CelRule, ...]] = (
+        CelRule(
+            rule=f"!has(self.env) || self.env.all(k, k.matches('{OTEL_ENV}'))",
+            message="env names must be OTEL_* variables (upper case, digits, underscores)",
+            field_path=".env",
+            check=lambda t: all(re.match(OTEL_ENV, k) for k in t.env),
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _cel(self) -> TracingSpec:
+        self.check_cel_rules()
+        return self
+
+
+class ProbeSpec(_Model):
+    """Timing of an exec probe of the bridge's loopback management port (Strimzi: a StrimziProbe).
+
+    Strimzi's initialDelaySeconds default is 15; a sidecar has a startup probe that gates liveness and
+    readiness, so here it is 0."""
+
+    initial_delay_seconds: int = Field(
+        0,
+        ge=0,
+        le=3600,
+        description="Seconds after the startup probe succeeded before the first check.",
+    )
+    timeout_seconds: int = Field(5, ge=1, le=3600, description="Timeout of each check.")
+    period_seconds: int = Field(10, ge=1, le=3600, description="How often to check.")
+    success_threshold: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Consecutive successes after a failure to pass; 1 for liveness.",
+    )
+    failure_threshold: int = Field(3, ge=1, le=100, description="Consecutive failures to fail.")
+
+
+class BridgeSpec(_Model):
+    """The Strimzi HTTP Bridge sidecar: a KafkaBridge's options, per app.
+
+    A sidecar differs from a KafkaBridge: no replicas (the app's Deployment has them), no bootstrapServers,
+    tls or authentication (the operator connects it as the app's KafkaUser), no http.tls (loopback only),
+    no rack or template."""
+
+    image: str = Field(
+        BRIDGE_IMAGE,
+        min_length=1,
+        max_length=512,
+        description="Bridge container image.",
+    )
+    http: HttpSpec = Field(
+        default_factory=HttpSpec,
+        json_schema_extra=_crd_default({}),
+        description="The HTTP API: port and CORS.",
     )
     native_sidecar: NativeSidecar = Field(
         NativeSidecar.AUTO,
@@ -256,24 +598,69 @@ class BridgeSpec(_Model):
         json_schema_extra=_crd_default({}),
         description="Requests and limits of the bridge container.",
     )
-    producer: dict[str, str] = Field(
-        default_factory=dict,
-        description="Extra Kafka producer properties (written as kafka.producer.<key>).",
-        json_schema_extra={"maxProperties": 64, "default": {}},
+    producer: ProducerSpec = Field(
+        default_factory=ProducerSpec,
+        json_schema_extra=_crd_default({}),
+        description="Kafka producer settings.",
     )
-    consumer: dict[str, str] = Field(
-        default_factory=dict,
-        description="Extra Kafka consumer properties (written as kafka.consumer.<key>).",
-        json_schema_extra={"maxProperties": 64, "default": {}},
+    consumer: ConsumerSpec = Field(
+        default_factory=ConsumerSpec,
+        json_schema_extra=_crd_default({}),
+        description="Kafka consumer settings.",
     )
-    log_level: LogLevel = Field(LogLevel.INFO, description="Root log level of the bridge.")
+    admin_client: AdminClientSpec = Field(
+        default_factory=AdminClientSpec,
+        json_schema_extra=_crd_default({}),
+        description="Kafka AdminClient settings.",
+    )
+    jvm_options: JvmOptionsSpec = Field(
+        default_factory=JvmOptionsSpec,
+        json_schema_extra=_crd_default({}),
+        description="JVM options (KAFKA_HEAP_OPTS, STRIMZI_JAVA_OPTS, STRIMZI_JAVA_SYSTEM_PROPERTIES, "
+        "STRIMZI_GC_LOG_ENABLED of the bridge's start script).",
+    )
+    logging: LoggingSpec = Field(
+        default_factory=LoggingSpec,
+        json_schema_extra=_crd_default({}),
+        description="Logging configuration of the bridge. Default: Strimzi's default logging (INFO).",
+    )
+    metrics_config: MetricsConfigSpec | None = Field(
+        None, description="Metrics configuration; null (the default) serves no metrics."
+    )
+    tracing: TracingSpec | None = Field(None, description="Tracing configuration; null (the default): none.")
+    config: dict[str, OptionValue] = _string_map(
+        MAX_CLIENT_OPTIONS,
+        "Additional configuration of the bridge itself (e.g. bridge.executor.pool.size). The following "
+        "prefixes cannot be set: kafka., http., bridge.metrics.; the following options cannot be set: "
+        "bridge.id, bridge.tracing, bridge.metrics. They are dropped with a Warning event, as Strimzi "
+        "drops them. Values are strings.",
+    )
+    liveness_probe: ProbeSpec = Field(
+        default_factory=ProbeSpec,
+        json_schema_extra=_crd_default({}),
+        description="Liveness checking (GET /healthy on the loopback management port).",
+    )
+    readiness_probe: ProbeSpec = Field(
+        default_factory=ProbeSpec,
+        json_schema_extra=_crd_default({}),
+        description="Readiness checking (GET /ready on the loopback management port).",
+    )
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
-            rule=f"!has(self.port) || self.port != {BRIDGE_MANAGEMENT_PORT}",
-            message=f"port {BRIDGE_MANAGEMENT_PORT} is the bridge's management port; choose another",
-            field_path=".port",
-            check=lambda b: b.port != BRIDGE_MANAGEMENT_PORT,
+            rule=f"!has(self.http) || !has(self.http.port) || (self.http.port != {BRIDGE_MANAGEMENT_PORT} "
+            f"&& self.http.port != {BRIDGE_METRICS_PORT})",
+            message=f"port {BRIDGE_MANAGEMENT_PORT} is the bridge's management port and "
+            f"{BRIDGE_METRICS_PORT} its metrics port; choose another",
+            field_path=".http.port",
+            check=lambda b: b.http.port not in (BRIDGE_MANAGEMENT_PORT, BRIDGE_METRICS_PORT),
+        ),
+        CelRule(
+            rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) "
+            "|| self.livenessProbe.successThreshold == 1",
+            message="successThreshold must be 1 for liveness",
+            field_path=".livenessProbe.successThreshold",
+            check=lambda b: b.liveness_probe.success_threshold == 1,
         ),
     )
 

@@ -780,7 +780,7 @@ class Reconciler:
             )
         return {
             "deployment": p.spec.deployment_name,
-            "url": f"http://localhost:{p.spec.bridge.port}",
+            "url": f"http://localhost:{p.spec.bridge.http.port}",
             "image": p.spec.bridge.image,
             "configHash": p.config_hash,
         }

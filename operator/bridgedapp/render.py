@@ -202,6 +202,11 @@ def render_result(
                 f"BridgedApp {app_id}: {bridge.USER_KEY_KEY} of Secret {secret['metadata']['name']} is redacted "
                 "in the output (the config hash is computed from the real content)"
             )
+        for ref, _ in sidecar.mounted_config_maps(spec):
+            result.notes.append(
+                f"BridgedApp {app_id}: the pods mount key {ref.key} of ConfigMap {namespace}/{ref.name}; they do "
+                "not start until it exists"
+            )
         for ignored in bridge.ignored_client_options(spec):
             result.notes.append(f"BridgedApp {app_id}: {ignored} is ignored (the operator owns that setting)")
 

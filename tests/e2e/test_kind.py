@@ -82,7 +82,7 @@ class App:
 
     def curl(self, path: str, *args: str) -> str:
         """curl http://localhost:<port><path> in the app container; the response body (fails on HTTP errors)."""
-        url = f"http://localhost:{self.ba['spec']['bridge']['port']}{path}"
+        url = f"http://localhost:{self.ba['spec']['bridge']['http']['port']}{path}"
         done = self.cluster.kubectl(
             "-n", self.namespace, "exec", f"deployment/{self.deployment_name}", "-c", "app", "--",
             "curl", "-sS", "--fail-with-body", "--max-time", "30", *args, url,

@@ -35,16 +35,80 @@ CUSTOM_SPEC: dict[str, Any] = {
     "kafka": {"clusterName": CLUSTER, "namespace": KAFKA_NAMESPACE},
     "topics": [{"name": "orders"}],
     "bridge": {
-        "port": 9090,
-        "logLevel": "DEBUG",
+        "http": {"port": 9090},
+        "logging": {
+            "type": "inline",
+            "loggers": {"rootLogger.level": "DEBUG", "logger.bridge.level": "DEBUG"},
+        },
         "nativeSidecar": "Never",
         "resources": {
             "requests": {"cpu": "100m", "memory": "300Mi"},
             "limits": {"memory": "600Mi", "cpu": "1"},
         },
         # deliberately unsorted: the output must not depend on the order keys were written in
-        "producer": {"linger.ms": "5", "acks": "all", "compression.type": "zstd"},
-        "consumer": {"max.poll.records": "100", "auto.offset.reset": "earliest"},
+        "producer": {"config": {"linger.ms": "5", "acks": "all", "compression.type": "zstd"}},
+        "consumer": {"config": {"max.poll.records": "100", "auto.offset.reset": "earliest"}},
+    },
+}
+# Every KafkaBridge option a sidecar takes, each away from its default: one golden file shows them all.
+FULL_SPEC: dict[str, Any] = {
+    "deploymentName": "orders-api",
+    "kafka": {"clusterName": CLUSTER, "namespace": KAFKA_NAMESPACE},
+    "topics": [{"name": "orders"}],
+    "bridge": {
+        "image": "registry.example/strimzi/kafka-bridge:1.1.0-patched",
+        "http": {
+            "port": 9090,
+            "cors": {
+                "allowedOrigins": ["https://shop.example", "https://.*\\.shop\\.example"],
+                "allowedMethods": ["GET", "POST"],
+            },
+        },
+        "nativeSidecar": "Always",
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        "producer": {"enabled": False, "config": {"acks": "all"}},
+        "consumer": {"enabled": True, "timeoutSeconds": 300, "config": {"auto.offset.reset": "earliest"}},
+        "adminClient": {"config": {"request.timeout.ms": "20000"}},
+        "jvmOptions": {
+            "-Xms": "256m",
+            "-Xmx": "512m",
+            "-XX": {
+                "UseG1GC": "true",
+                "UnlockExperimentalVMOptions": "true",
+                "MaxGCPauseMillis": "50",
+                "UseZGC": "false",
+            },
+            "gcLoggingEnabled": True,
+            "javaSystemProperties": [
+                {"name": "javax.net.debug", "value": "ssl"},
+                {"name": "user.timezone", "value": "UTC"},
+            ],
+        },
+        "logging": {
+            "type": "external",
+            "valueFrom": {"configMapKeyRef": {"name": "orders-logging", "key": "log4j2.properties"}},
+        },
+        "metricsConfig": {
+            "type": "strimziMetricsReporter",
+            "values": {"allowList": ["kafka_producer_.*", "kafka_consumer_.*"]},
+        },
+        "tracing": {
+            "type": "opentelemetry",
+            "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4317"},
+        },
+        "config": {"bridge.executor.pool.size": "8"},
+        "livenessProbe": {
+            "initialDelaySeconds": 5,
+            "timeoutSeconds": 3,
+            "periodSeconds": 20,
+            "failureThreshold": 6,
+        },
+        "readinessProbe": {
+            "timeoutSeconds": 2,
+            "periodSeconds": 5,
+            "successThreshold": 2,
+            "failureThreshold": 2,
+        },
     },
 }
 
@@ -140,3 +204,101 @@ def strimzi_secrets() -> StrimziSecrets:
     clients_ca = CertificateAuthority.create("clients-ca")
     user = clients_ca.issue_client(USER_NAME)
     return StrimziSecrets(cluster_ca, clients_ca, user.cert_pem().decode(), user.key_pem().decode())
+
+
+def _bridge(fragment: dict[str, Any]) -> dict[str, Any]:
+    return {"deploymentName": "a", "bridge": fragment}
+
+
+# spec.bridge specs both the API server (CEL and schema) and the pydantic models reject:
+# (spec, the field the API server names, a needle of the pydantic message)
+BRIDGE_INVALID: list[tuple[dict[str, Any], str, str]] = [
+    (_bridge({"http": {"port": 9404}}), "spec.bridge.http.port", "metrics port"),
+    (
+        _bridge({"http": {"cors": {"allowedOrigins": ["*"]}}}),
+        "spec.bridge.http.cors.allowedMethods",
+        "allowedMethods",
+    ),
+    (
+        _bridge({"http": {"cors": {"allowedOrigins": [], "allowedMethods": ["GET"]}}}),
+        "spec.bridge.http.cors.allowedOrigins",
+        "allowedOrigins",
+    ),
+    (_bridge({"consumer": {"timeoutSeconds": -2}}), "spec.bridge.consumer.timeoutSeconds", "timeoutSeconds"),
+    (_bridge({"producer": {"config": {"linger.ms": 5}}}), "spec.bridge.producer.config.linger.ms", "string"),
+    (
+        _bridge({"producer": {"config": {f"k{i}": "v" for i in range(65)}}}),
+        "spec.bridge.producer.config",
+        "64",
+    ),
+    (_bridge({"jvmOptions": {"-Xmx": "1 GB"}}), "spec.bridge.jvmOptions.-Xmx", "-Xmx"),
+    (
+        _bridge({"jvmOptions": {"javaSystemProperties": [{"name": "a", "value": "b c"}]}}),
+        "spec.bridge.jvmOptions.javaSystemProperties[0].value",
+        "value",
+    ),
+    (
+        _bridge({"logging": {"type": "external"}}),
+        "spec.bridge.logging.valueFrom",
+        "valueFrom property is required",
+    ),
+    (
+        _bridge({"logging": {"type": "inline", "valueFrom": {"configMapKeyRef": {"name": "l", "key": "k"}}}}),
+        "spec.bridge.logging.valueFrom",
+        "only for type external",
+    ),
+    (
+        _bridge(
+            {
+                "logging": {
+                    "type": "external",
+                    "loggers": {"rootLogger.level": "DEBUG"},
+                    "valueFrom": {"configMapKeyRef": {"name": "l", "key": "k"}},
+                }
+            }
+        ),
+        "spec.bridge.logging.loggers",
+        "only for type inline",
+    ),
+    (_bridge({"logging": {"type": "file"}}), "spec.bridge.logging.type", "type"),
+    (
+        _bridge({"metricsConfig": {"type": "jmxPrometheusExporter"}}),
+        "spec.bridge.metricsConfig.valueFrom",
+        "valueFrom property is required",
+    ),
+    (
+        _bridge(
+            {
+                "metricsConfig": {
+                    "type": "jmxPrometheusExporter",
+                    "valueFrom": {"configMapKeyRef": {"name": "m", "key": "k"}},
+                    "values": {"allowList": [".*"]},
+                }
+            }
+        ),
+        "spec.bridge.metricsConfig.values",
+        "only for type strimziMetricsReporter",
+    ),
+    (
+        _bridge({"metricsConfig": {"type": "strimziMetricsReporter", "values": {"allowList": []}}}),
+        "spec.bridge.metricsConfig.values.allowList",
+        "allowList",
+    ),
+    (_bridge({"metricsConfig": {}}), "spec.bridge.metricsConfig.type", "type"),
+    (_bridge({"tracing": {"type": "jaeger"}}), "spec.bridge.tracing.type", "type"),
+    (
+        _bridge({"tracing": {"type": "opentelemetry", "env": {"JAVA_TOOL_OPTIONS": "-javaagent:x"}}}),
+        "spec.bridge.tracing.env",
+        "OTEL_",
+    ),
+    (
+        _bridge({"livenessProbe": {"successThreshold": 2}}),
+        "spec.bridge.livenessProbe.successThreshold",
+        "must be 1",
+    ),
+    (
+        _bridge({"readinessProbe": {"periodSeconds": 0}}),
+        "spec.bridge.readinessProbe.periodSeconds",
+        "periodSeconds",
+    ),
+]

@@ -96,7 +96,7 @@ def test_golden_credentials_secret(golden: Any) -> None:
 def test_golden_container(golden: Any, native: bool) -> None:
     golden(
         f"bridge_container_{'native' if native else 'regular'}",
-        sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=native),
+        sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=native, app_name=APP_NAME),
     )
 
 
@@ -174,13 +174,18 @@ def test_properties_are_deterministic() -> None:
 def test_forbidden_client_options_are_dropped_and_reported() -> None:
     raw = copy.deepcopy(DEFAULT_SPEC)
     raw["bridge"] = {
-        "producer": {"ssl.keystore.location": "/elsewhere", "ssl.protocol": "TLSv1.3", "acks": "all"},
-        "consumer": {
-            "group.id": "anything",
-            "security.protocol": "PLAINTEXT",
-            "config.providers": "mine",
-            "config.providers.strimzidir.param.allowed.paths": "/",
+        "producer": {
+            "config": {"ssl.keystore.location": "/elsewhere", "ssl.protocol": "TLSv1.3", "acks": "all"}
         },
+        "consumer": {
+            "config": {
+                "group.id": "anything",
+                "security.protocol": "PLAINTEXT",
+                "config.providers": "mine",
+                "config.providers.strimzidir.param.allowed.paths": "/",
+            }
+        },
+        "adminClient": {"config": {"SASL.mechanism": "PLAIN", "request.timeout.ms": "5000"}},
     }
     spec = spec_of(raw)
     props = parse_properties(bridge.build_properties(spec, bridge_id=APP_NAME, bootstrap=BOOTSTRAP))
@@ -188,12 +193,16 @@ def test_forbidden_client_options_are_dropped_and_reported() -> None:
     assert "kafka.consumer.group.id" not in props
     assert "kafka.consumer.security.protocol" not in props
     assert props["kafka.producer.ssl.protocol"] == "TLSv1.3"  # Strimzi's exceptions pass
-    assert props["kafka.consumer.config.providers"] == "mine,strimzidir"  # merged, as Strimzi does
+    assert "kafka.admin.SASL.mechanism" not in props  # prefixes match case-insensitively, as Strimzi's
+    assert props["kafka.admin.request.timeout.ms"] == "5000"
+    assert props["kafka.consumer.config.providers"] == "strimzidir"  # the operator's alone (issue 13)
     assert (
         props["kafka.consumer.config.providers.strimzidir.param.allowed.paths"]
         == bridge.CREDENTIALS_MOUNT_PATH
     )
     assert bridge.ignored_client_options(spec) == [
+        "kafka.admin.SASL.mechanism",
+        "kafka.consumer.config.providers",
         "kafka.consumer.config.providers.strimzidir.param.allowed.paths",
         "kafka.consumer.group.id",
         "kafka.consumer.security.protocol",
@@ -201,9 +210,69 @@ def test_forbidden_client_options_are_dropped_and_reported() -> None:
     ]
 
 
+def test_no_user_option_declares_or_references_a_config_provider() -> None:
+    """A provider reads any file or variable of the container: `${strimzidir:...:user.key}` in client.id would
+    log the private key, `config.providers=dir` would read the service-account token."""
+    raw = copy.deepcopy(DEFAULT_SPEC)
+    raw["bridge"] = {
+        "producer": {
+            "config": {"client.id": "${strimzidir:/opt/strimzi/bridge-certs:user.key}", "acks": "1"}
+        },
+        "consumer": {
+            "config": {
+                "config.providers": "dir",
+                "Config.Providers.dir.class": "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+                "client.rack": "${dir:/var/run/secrets/kubernetes.io/serviceaccount:token}",
+            }
+        },
+    }
+    spec = spec_of(raw)
+    props = parse_properties(bridge.build_properties(spec, bridge_id=APP_NAME, bootstrap=BOOTSTRAP))
+    assert {k for k, v in props.items() if "${" in v} == {
+        "kafka.ssl.truststore.certificates",
+        "kafka.ssl.keystore.certificate.chain",
+        "kafka.ssl.keystore.key",
+    }
+    assert not any(k.lower().startswith("kafka.consumer.config.providers.dir") for k in props)
+    assert props["kafka.producer.acks"] == "1"
+    assert bridge.ignored_client_options(spec) == [
+        "kafka.consumer.Config.Providers.dir.class",
+        "kafka.consumer.client.rack",
+        "kafka.consumer.config.providers",
+        "kafka.producer.client.id",
+    ]
+
+
+def test_forbidden_bridge_options_are_dropped_and_reported() -> None:
+    """spec.bridge.config, filtered as Strimzi filters KafkaBridgeSpec.config: http.host stays loopback."""
+    raw = {
+        **DEFAULT_SPEC,
+        "bridge": {
+            "config": {
+                "bridge.executor.pool.size": "8",
+                "http.host": "0.0.0.0",
+                "Bridge.Id": "other",
+                "kafka.security.protocol": "PLAINTEXT",
+                "bridge.metrics.exporter.config.path": "/x",
+            }
+        },
+    }
+    spec = spec_of(raw)
+    props = parse_properties(bridge.build_properties(spec, bridge_id=APP_NAME, bootstrap=BOOTSTRAP))
+    assert props["bridge.executor.pool.size"] == "8"
+    assert props["http.host"] == "127.0.0.1" and props["bridge.id"] == APP_NAME
+    assert props["kafka.security.protocol"] == "SSL" and "Bridge.Id" not in props
+    assert bridge.ignored_client_options(spec) == [
+        "Bridge.Id",
+        "bridge.metrics.exporter.config.path",
+        "http.host",
+        "kafka.security.protocol",
+    ]
+
+
 def test_a_value_cannot_inject_a_property() -> None:
     raw = copy.deepcopy(DEFAULT_SPEC)
-    raw["bridge"] = {"producer": {"acks": "all\nkafka.ssl.keystore.key=/evil"}}
+    raw["bridge"] = {"producer": {"config": {"acks": "all\nkafka.ssl.keystore.key=/evil"}}}
     text = bridge.build_properties(spec_of(raw), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     assert [line for line in text.splitlines() if line.startswith("kafka.ssl.keystore.key=")] == [
         f"kafka.ssl.keystore.key={bridge.provider_reference('user.key')}"
@@ -233,7 +302,7 @@ def test_java_reads_the_properties_exactly(tmp_path: Path) -> None:
         "acks": "all",
     }
     raw = copy.deepcopy(CUSTOM_SPEC)
-    raw["bridge"]["producer"] = odd
+    raw["bridge"]["producer"] = {"config": odd}
     text = bridge.build_properties(spec_of(raw), bridge_id=APP_NAME, bootstrap=BOOTSTRAP)
     (tmp_path / "app.properties").write_bytes(text.encode("iso-8859-1"))
     (tmp_path / "Load.java").write_text(JAVA_LOADER)
@@ -259,13 +328,31 @@ def test_java_reads_the_properties_exactly(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def test_default_logging_is_strimzis() -> None:
+    text = bridge.build_logging(spec_of(DEFAULT_SPEC))
+    assert text is not None
+    assert parse_properties(text) == {**dict(bridge.DEFAULT_LOGGING), "monitorInterval": "30"}
+
+
 @pytest.mark.parametrize("level", ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"])
-def test_logging_follows_the_spec_level(level: str) -> None:
-    raw = {**DEFAULT_SPEC, "bridge": {"logLevel": level}}
+def test_inline_loggers_replace_in_place_and_append(level: str) -> None:
+    loggers = {
+        "rootLogger.level": level,
+        "logger.send.name": "http.openapi.operation.send",
+        "logger.send.level": "DEBUG",
+        "monitorInterval": "5",
+    }
+    raw = {**DEFAULT_SPEC, "bridge": {"logging": {"type": "inline", "loggers": loggers}}}
     text = bridge.build_logging(spec_of(raw))
-    lines = {line.split(" = ", 1)[0]: line.split(" = ", 1)[1] for line in text.splitlines() if " = " in line}
-    assert lines["rootLogger.level"] == lines["logger.bridge.level"] == level
+    assert text is not None
+    lines = parse_properties(text)
+    assert lines["rootLogger.level"] == level
+    assert lines["logger.bridge.level"] == "INFO"  # untouched defaults stay
     assert lines["logger.healthy.level"] == lines["logger.ready.level"] == "WARN"
+    assert lines["logger.send.level"] == "DEBUG"
+    assert lines["monitorInterval"] == "5"  # the user's own value is kept, not duplicated
+    keys = list(lines)
+    assert keys.index("rootLogger.level") == keys.index("rootLogger.appenderRefs") - 1  # replaced in place
 
 
 def test_config_map_is_owned_and_labelled() -> None:
@@ -401,7 +488,7 @@ def test_server_version_with_provider_suffix() -> None:
 
 
 def test_container_is_restricted_and_read_only() -> None:
-    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True)
+    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True, app_name=APP_NAME)
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
@@ -416,7 +503,7 @@ def test_container_is_restricted_and_read_only() -> None:
 
 
 def test_container_runs_like_strimzi_runs_the_bridge() -> None:
-    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=False)
+    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=False, app_name=APP_NAME)
     assert container["name"] == SIDECAR_NAME
     assert container["image"] == "quay.io/strimzi/kafka-bridge:1.1.0"
     assert container["command"] == ["/opt/strimzi/bin/docker/kafka_bridge_run.sh"]
@@ -435,19 +522,19 @@ def test_container_runs_like_strimzi_runs_the_bridge() -> None:
 
 def test_container_without_memory_settings_gets_strimzis_default_xms() -> None:
     raw = {**DEFAULT_SPEC, "bridge": {"resources": {"requests": {"cpu": "10m"}, "limits": {}}}}
-    container = sidecar.build_bridge_container(spec_of(raw), native=False)
+    container = sidecar.build_bridge_container(spec_of(raw), native=False, app_name=APP_NAME)
     assert {e["name"]: e["value"] for e in container["env"]}["KAFKA_HEAP_OPTS"] == "-Xms128M"
     assert container["resources"] == {"requests": {"cpu": "10m"}}
 
 
 def test_native_container_is_an_always_restarting_init_container_with_a_startup_probe() -> None:
-    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True)
+    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True, app_name=APP_NAME)
     assert container["restartPolicy"] == "Always"
     assert container["startupProbe"]["exec"]["command"] == sidecar.probe_command("/ready")
 
 
 def test_probes_are_bash_requests_to_the_loopback_management_port() -> None:
-    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True)
+    container = sidecar.build_bridge_container(spec_of(DEFAULT_SPEC), native=True, app_name=APP_NAME)
     for probe, path in (
         ("startupProbe", "/ready"),
         ("readinessProbe", "/ready"),
@@ -510,7 +597,7 @@ def test_probe_script_really_probes(management_port: int) -> None:
 
 
 def test_volumes_reference_the_owned_objects() -> None:
-    volumes = {v["name"]: v for v in sidecar.build_volumes(APP_NAME)}
+    volumes = {v["name"]: v for v in sidecar.build_volumes(APP_NAME, spec_of(DEFAULT_SPEC))}
     assert set(volumes) == {"kafka-bridge-config", "kafka-bridge-tls", "kafka-bridge-tmp"}
     assert volumes["kafka-bridge-config"]["configMap"]["name"] == bridge.bridge_config_name(APP_NAME)
     assert volumes["kafka-bridge-tls"]["secret"]["secretName"] == bridge.credentials_secret_name(APP_NAME)
@@ -624,10 +711,12 @@ def test_port_and_host_network_conflicts() -> None:
     pod = deployment["spec"]["template"]["spec"]
     pod["containers"][0]["ports"].append({"containerPort": 8081})
     pod["hostNetwork"] = True
-    problems = sidecar.pod_conflicts(deployment, spec_of({**DEFAULT_SPEC, "bridge": {"port": 3000}}))
+    problems = sidecar.pod_conflicts(
+        deployment, spec_of({**DEFAULT_SPEC, "bridge": {"http": {"port": 3000}}})
+    )
     assert len(problems) == 3
     assert any("hostNetwork" in p for p in problems)
-    assert any("port 3000, which is spec.bridge.port" in p for p in problems)
+    assert any("port 3000, which is spec.bridge.http.port" in p for p in problems)
     assert any("port 8081, which is the bridge's management port" in p for p in problems)
 
 

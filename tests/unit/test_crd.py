@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 import yaml
 from bridgedapp.crd import build_crd, render_yaml
-from bridgedapp.models import BridgedAppSpec, parse_spec
+from bridgedapp.models import BridgedAppSpec, LoggingSpec, parse_spec
 from pydantic import ValidationError
+
+from tests.unit.bridge_cases import BRIDGE_INVALID
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "bridgedapp.io_bridgedapps.yaml"
@@ -86,7 +88,10 @@ INVALID = [
     ({"deploymentName": "a", "topics": [{"name": "t"}, {"name": "t"}]}, "topic names must be unique"),
     ({"deploymentName": "a", "kafka": {"replicas": -1}}, "replicas"),
     ({"deploymentName": "a", "topics": [{"name": "t", "access": "Admin"}]}, "access"),
-    ({"deploymentName": "a", "bridge": {"port": 8081}}, "management port"),
+    ({"deploymentName": "a", "bridge": {"http": {"port": 8081}}}, "management port"),
+    *((spec, needle) for spec, _, needle in BRIDGE_INVALID),
+    # moved to http.port, as Strimzi names it: the API server prunes the old field, the models name it
+    ({"deploymentName": "a", "bridge": {"port": 8080}}, "port"),
     (
         {"deploymentName": "a", "kafka": {"create": False, "deletionPolicy": "DeleteWhenUnused"}},
         "deletionPolicy",
@@ -108,4 +113,8 @@ def test_cel_rules_are_in_the_crd() -> None:
     schema = spec_schema()
     rules = [v["rule"] for v in schema["x-kubernetes-validations"]]
     assert any("exists_one" in r for r in rules)
-    assert "self.port != 8081" in schema["properties"]["bridge"]["x-kubernetes-validations"][0]["rule"]
+    assert "self.http.port != 8081" in schema["properties"]["bridge"]["x-kubernetes-validations"][0]["rule"]
+    logging = schema["properties"]["bridge"]["properties"]["logging"]
+    assert [v["message"] for v in logging["x-kubernetes-validations"]] == [
+        r.message for r in LoggingSpec.cel_rules
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from bridgedapp.render import EXIT_INVALID, PLACEHOLDER_UID, main_render, render
 from tests.unit.bridge_cases import (
     APP_NAMESPACE,
     BOOTSTRAP,
+    FULL_SPEC,
     SAMPLES,
     app_object,
     spec_of,
@@ -131,8 +133,8 @@ def test_a_given_uid_is_used(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bridge_spec", "field"),
     [
-        ({"port": 80}, "spec.bridge.port"),
-        ({"port": 8081}, "spec.bridge.port: port 8081 is the bridge's management port"),  # a CEL rule
+        ({"http": {"port": 80}}, "spec.bridge.http.port"),
+        ({"http": {"port": 8081}}, "spec.bridge.http.port: port 8081 is the bridge's management port"),  # CEL
         ({"nativeSidecar": "Sometimes"}, "spec.bridge.nativeSidecar"),
         ({"colour": "blue"}, "spec.bridge.colour"),
     ],
@@ -228,3 +230,22 @@ def test_render_function_and_shared_kafka() -> None:
         "orders-bridge-config",
         "billing-bridge-config",
     }
+
+
+def test_render_shows_every_bridge_option_and_names_the_mounted_config_maps(tmp_path: Path) -> None:
+    """The offline render shows what spec.bridge's options render (the full-option golden's content)."""
+    app = sample_app(bridge=copy.deepcopy(FULL_SPEC["bridge"]))
+    run = Run("-f", write_yaml(tmp_path / "app.yaml", app), "-f", SAMPLE_DEPLOYMENT)
+    assert run.code == 0, run.stderr
+    properties = run.one("ConfigMap")["data"]["application.properties"]
+    assert "bridge.tracing=opentelemetry" in properties
+    assert "kafka.prometheus.metrics.reporter.listener=http://:9404" in properties
+    assert "http.cors.allowedMethods=GET,POST" in properties
+    bridge = next(
+        c
+        for c in run.one("Deployment")["spec"]["template"]["spec"]["initContainers"]
+        if c["name"] == "kafka-bridge"
+    )
+    env = {e["name"]: e["value"] for e in bridge["env"]}
+    assert env["KAFKA_HEAP_OPTS"] == "-Xms256m -Xmx512m" and env["OTEL_SERVICE_NAME"] == "orders"
+    assert "ConfigMap shop/orders-logging; they do not start until it exists" in run.stderr

@@ -83,11 +83,11 @@ def test_mounts_of_the_operators_own_container_and_volumes() -> None:
     """What the operator's builders produce, laid out: the properties where the entrypoint reads them, the PEM
     files where the properties' config-provider references point, and an empty writable /tmp."""
     spec = parse_spec({"deploymentName": "web"})
-    container = build_bridge_container(spec, native=True)
+    container = build_bridge_container(spec, native=True, app_name="orders")
     properties = build_properties(spec, bridge_id="shop.orders", bootstrap="c-kafka-bootstrap.kafka.svc:9093")
     mounts = mounts_from_pod(
         container,
-        build_volumes("orders"),
+        build_volumes("orders", spec),
         {"orders-bridge-config": {PROPERTIES_KEY: properties, "log4j2.properties": "status = warn\n"}},
         {"orders-bridge-tls": {"ca.crt": b"CA", "user.crt": b"CRT", "user.key": b"KEY"}},
     )

@@ -18,7 +18,17 @@ Upstream sources these mirror (read at the pinned tags, not guessed):
   `http.producer.enabled`, `http.timeoutSeconds`), `config/ConfigRetriever.java` (the file is read with
   `java.util.Properties.load(InputStream)`, i.e. ISO-8859-1 with backslash escapes).
 - Logging: Strimzi 1.2.0 `cluster-operator/src/main/resources/default-logging/KafkaBridgeCluster.properties`
-  and `model/logging/LoggingUtils.java` (generated-file comment, `monitorInterval=30`).
+  and `model/logging/LoggingUtils.java` (generated-file comment, inline loggers set over the defaults with
+  `OrderedProperties.addMapPairs`, `monitorInterval=30`). External logging and the JMX exporter's
+  configuration are the user's ConfigMap key, projected into custom-config/ (sidecar.py), not copied.
+- Tracing: `KafkaBridgeConfigurationBuilder.withTracing` (`bridge.tracing=<type>`); bridge 1.1.0
+  `tracing/TracingUtil.java` needs `OTEL_SERVICE_NAME` in the environment (sidecar.py sets it).
+- Metrics: `KafkaBridgeConfigurationBuilder.withJmxPrometheusExporter` / `withStrimziMetricsReporter`,
+  `model/metrics/StrimziMetricsReporterConfig.java`, `JmxPrometheusExporterModel.CONFIG_MAP_KEY`. One
+  difference on purpose: Strimzi switches the reporter's own listener off (its bridge binds 0.0.0.0, so
+  /metrics on the management port is reachable); a sidecar binds loopback, so the reporter's listener is
+  switched on at `http://:9404` (client-metrics-reporter `ClientMetricsReporterConfig.LISTENER_CONFIG`;
+  one shared server per listener, `http/HttpServers`) and serves the Kafka clients' metrics to other pods.
 - CA rotation: Strimzi 1.2.0 `operator-common/.../common/ca/Ca.java` `trustedCaCerts()`: clients trust every
   `*.crt` entry of the CA cert Secret; during a key replacement the old certificate stays under
   `ca-YYYY-MM-DDTHH-MM-SSZ.crt` beside the new `ca.crt`.
@@ -33,7 +43,14 @@ import re
 from typing import Any
 
 from bridgedapp.builders.common import app_identity, fit_name, labels, owner_reference
-from bridgedapp.models import BRIDGE_MANAGEMENT_PORT, BridgedAppSpec
+from bridgedapp.models import (
+    BRIDGE_MANAGEMENT_PORT,
+    BRIDGE_METRICS_PORT,
+    DEFAULT_METRICS_ALLOW_LIST,
+    BridgedAppSpec,
+    LoggingType,
+    MetricsType,
+)
 
 MAX_NAME = 253
 MAX_BRIDGE_ID = 200  # bridge.id names the bridge's Kafka clients (client.id); keep it a sane length
@@ -45,6 +62,7 @@ CREDENTIALS_MOUNT_PATH = f"{STRIMZI_HOME}/bridge-certs"  # Strimzi <=0.45 TLS_CE
 
 PROPERTIES_KEY = "application.properties"  # KafkaBridgeCluster.BRIDGE_CONFIGURATION_FILENAME
 LOGGING_KEY = "log4j2.properties"  # read by bin/docker/kafka_bridge_run.sh from custom-config/
+METRICS_CONFIG_KEY = "metrics-config.json"  # JmxPrometheusExporterModel.CONFIG_MAP_KEY
 CA_CERT_KEY = "ca.crt"
 USER_CERT_KEY = "user.crt"
 USER_KEY_KEY = "user.key"
@@ -59,14 +77,23 @@ KAFKA_CLIENTS = ("admin", "producer", "consumer")
 # KafkaBridgeProducerSpec / KafkaBridgeConsumerSpec FORBIDDEN_PREFIXES and FORBIDDEN_PREFIX_EXCEPTIONS (1.2.0):
 # the operator owns connection and security settings; a user extra may not override them.
 _FORBIDDEN_PREFIXES: dict[str, tuple[str, ...]] = {
+    "admin": ("ssl.", "bootstrap.servers", "sasl.", "security."),  # KafkaBridgeAdminClientSpec
     "producer": ("ssl.", "bootstrap.servers", "sasl.", "security."),
     "consumer": ("ssl.", "bootstrap.servers", "group.id", "sasl.", "security."),
 }
 _FORBIDDEN_EXCEPTIONS = frozenset(
     {"ssl.endpoint.identification.algorithm", "ssl.cipher.suites", "ssl.protocol", "ssl.enabled.protocols"}
 )
-# Our own provider's settings are ours too (a user's `config.providers` list is merged, as Strimzi does).
+# KafkaBridgeSpec FORBIDDEN_PREFIXES and FORBIDDEN_OPTIONS (1.2.0), for spec.bridge.config.
+_BRIDGE_FORBIDDEN_PREFIXES = ("kafka.", "http.", "bridge.metrics.")
+_BRIDGE_FORBIDDEN_OPTIONS = frozenset({"bridge.id", "bridge.tracing", "bridge.metrics"})
 _OWN_PROVIDER_PREFIX = f"config.providers.{CONFIG_PROVIDER}."
+# Beyond Strimzi: a config provider reads files and environment variables of the bridge's container (the
+# mounted private key, the service-account token), so the operator declares the only one, its own, and a
+# user option may neither declare another (`config.providers*`) nor reference one (`${...}` in a value):
+# `client.id=${strimzidir:...:user.key}` would put the app's private key into every Kafka log line.
+_PROVIDERS_PREFIX = "config.providers"
+_PROVIDER_REFERENCE = "${"
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
@@ -136,9 +163,9 @@ def _section(title: str) -> list[str]:
     return ["##########", f"# {title}", "##########"]
 
 
-def _is_forbidden(client: str, option: str) -> bool:
+def _is_forbidden(client: str, option: str, value: object = "") -> bool:
     lowered = option.lower()
-    if lowered.startswith(_OWN_PROVIDER_PREFIX):
+    if lowered.startswith(_PROVIDERS_PREFIX) or _PROVIDER_REFERENCE in str(value):
         return True
     if option in _FORBIDDEN_EXCEPTIONS:
         return False
@@ -146,30 +173,47 @@ def _is_forbidden(client: str, option: str) -> bool:
 
 
 def _client_extras(spec: BridgedAppSpec, client: str) -> dict[str, str]:
-    return {"producer": spec.bridge.producer, "consumer": spec.bridge.consumer}.get(client, {})
+    bridge = spec.bridge
+    return {
+        "admin": bridge.admin_client.config,
+        "producer": bridge.producer.config,
+        "consumer": bridge.consumer.config,
+    }[client]
+
+
+def _bridge_option_forbidden(option: str) -> bool:
+    """AbstractConfiguration.filterForbidden with KafkaBridgeSpec's prefixes and options (case-insensitive)."""
+    lowered = option.lower()
+    return lowered.startswith(_BRIDGE_FORBIDDEN_PREFIXES) or lowered in _BRIDGE_FORBIDDEN_OPTIONS
 
 
 def ignored_client_options(spec: BridgedAppSpec) -> list[str]:
-    """`kafka.<client>.<option>` extras the builder drops (Strimzi's forbidden prefixes): for a Warning event."""
-    return sorted(
+    """Options the builder drops as Strimzi does (`kafka.<client>.<option>` client extras with a forbidden
+    prefix, and forbidden spec.bridge.config options), for a Warning event."""
+    client = [
         f"kafka.{client}.{option}"
         for client in KAFKA_CLIENTS
-        for option in _client_extras(spec, client)
-        if _is_forbidden(client, option)
-    )
+        for option, value in _client_extras(spec, client).items()
+        if _is_forbidden(client, option, value)
+    ]
+    return sorted(client + [option for option in spec.bridge.config if _bridge_option_forbidden(option)])
+
+
+def _user_block(spec: BridgedAppSpec) -> list[str]:
+    """KafkaBridgeConfigurationBuilder.withUserConfiguration: spec.bridge.config minus the forbidden, sorted."""
+    allowed = {k: v for k, v in spec.bridge.config.items() if not _bridge_option_forbidden(k)}
+    if not allowed:
+        return []
+    return ["", *_section("User provided configuration"), *(_line(k, allowed[k]) for k in sorted(allowed))]
 
 
 def _client_block(spec: BridgedAppSpec, client: str, title: str) -> list[str]:
     """Config provider declaration (KafkaBridgeConfigurationBuilder.configProvider) plus the user's extras."""
-    extras = {k: v for k, v in _client_extras(spec, client).items() if not _is_forbidden(client, k)}
+    extras = {k: v for k, v in _client_extras(spec, client).items() if not _is_forbidden(client, k, v)}
     prefix = f"kafka.{client}"
-    providers = CONFIG_PROVIDER
-    user_providers = extras.pop("config.providers", "").strip()
-    if user_providers:
-        providers = f"{user_providers},{CONFIG_PROVIDER}"
     lines = [
         *_section(title),
-        _line(f"{prefix}.config.providers", providers),
+        _line(f"{prefix}.{_PROVIDERS_PREFIX}", CONFIG_PROVIDER),
         _line(f"{prefix}.{_OWN_PROVIDER_PREFIX}class", CONFIG_PROVIDER_CLASS),
         _line(f"{prefix}.{_OWN_PROVIDER_PREFIX}param.allowed.paths", CREDENTIALS_MOUNT_PATH),
     ]
@@ -196,6 +240,8 @@ def build_properties(spec: BridgedAppSpec, *, bridge_id: str, bootstrap: str) ->
         *_section("Kafka bootstrap servers"),
         _line("kafka.bootstrap.servers", bootstrap),
         "",
+        # .withTracing -> bridge TracingUtil (needs OTEL_SERVICE_NAME, set on the container)
+        *_tracing_block(spec),
         # .configureSecurityProtocol (SSL once withTls is used)
         *_section("Kafka Security protocol"),
         _line("kafka.security.protocol", "SSL"),
@@ -217,16 +263,80 @@ def build_properties(spec: BridgedAppSpec, *, bridge_id: str, bootstrap: str) ->
         *_client_block(spec, "producer", "Apache Kafka Producer"),
         *_client_block(spec, "consumer", "Apache Kafka Consumer"),
         # .withHttp -> bridge http/HttpConfig (http.management.port is HttpConfig.MANAGEMENT_PORT, default 8081)
-        *_section("HTTP configuration: loopback only, so no other pod can use this app's Kafka identity"),
-        _line("http.host", LOOPBACK),
-        _line("http.port", spec.bridge.port),
-        _line("http.management.port", BRIDGE_MANAGEMENT_PORT),
-        _line("http.cors.enabled", "false"),
-        _line("http.consumer.enabled", "true"),
-        _line("http.timeoutSeconds", -1),
-        _line("http.producer.enabled", "true"),
+        *_http_block(spec),
+        *_user_block(spec),
+        *_metrics_block(spec),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tracing_block(spec: BridgedAppSpec) -> list[str]:
+    tracing = spec.bridge.tracing
+    if tracing is None:
+        return []
+    return [*_section("Tracing configuration"), _line("bridge.tracing", str(tracing.type)), ""]
+
+
+def _http_block(spec: BridgedAppSpec) -> list[str]:
+    """KafkaBridgeConfigurationBuilder.withHttp, with http.host loopback and the management port explicit."""
+    bridge = spec.bridge
+    lines = [
+        *_section("HTTP configuration: loopback only, so no other pod can use this app's Kafka identity"),
+        _line("http.host", LOOPBACK),
+        _line("http.port", bridge.http.port),
+        _line("http.management.port", BRIDGE_MANAGEMENT_PORT),
+    ]
+    cors = bridge.http.cors
+    if cors is None:
+        lines.append(_line("http.cors.enabled", "false"))
+    else:
+        lines += [
+            _line("http.cors.enabled", "true"),
+            _line("http.cors.allowedOrigins", ",".join(cors.allowed_origins)),
+            _line("http.cors.allowedMethods", ",".join(cors.allowed_methods)),
+        ]
+    lines += [
+        _line("http.consumer.enabled", str(bridge.consumer.enabled).lower()),
+        _line("http.timeoutSeconds", bridge.consumer.timeout_seconds),
+        _line("http.producer.enabled", str(bridge.producer.enabled).lower()),
+    ]
+    return lines
+
+
+def metrics_port(spec: BridgedAppSpec) -> int | None:
+    """The port other pods scrape (the Strimzi metrics reporter's own listener), None when there is none."""
+    metrics = spec.bridge.metrics_config
+    if metrics is not None and metrics.type == MetricsType.STRIMZI_METRICS_REPORTER:
+        return BRIDGE_METRICS_PORT
+    return None
+
+
+def _metrics_block(spec: BridgedAppSpec) -> list[str]:
+    metrics = spec.bridge.metrics_config
+    if metrics is None:
+        return []
+    if metrics.type == MetricsType.JMX_PROMETHEUS_EXPORTER:
+        return [
+            "",
+            *_section("Prometheus JMX Exporter configuration"),
+            _line("bridge.metrics", "jmxPrometheusExporter"),
+            _line("bridge.metrics.exporter.config.path", f"{CONFIG_MOUNT_PATH}/{METRICS_CONFIG_KEY}"),
+        ]
+    allow_list = metrics.values.allow_list if metrics.values is not None else None
+    return [
+        "",
+        *_section(
+            "Strimzi Metrics Reporter configuration: its own listener on all interfaces, for Prometheus"
+        ),
+        _line("bridge.metrics", "strimziMetricsReporter"),
+        _line("kafka.metric.reporters", "io.strimzi.kafka.metrics.prometheus.ClientMetricsReporter"),
+        _line("kafka.prometheus.metrics.reporter.listener.enable", "true"),
+        _line("kafka.prometheus.metrics.reporter.listener", f"http://:{BRIDGE_METRICS_PORT}"),
+        _line(
+            "kafka.prometheus.metrics.reporter.allowlist",
+            ",".join(allow_list if allow_list is not None else DEFAULT_METRICS_ALLOW_LIST),
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -234,44 +344,47 @@ def build_properties(spec: BridgedAppSpec, *, bridge_id: str, bootstrap: str) ->
 # ---------------------------------------------------------------------------------------------------------
 
 
-def build_logging(spec: BridgedAppSpec) -> str:
-    """Strimzi's default bridge logging, with the root and bridge loggers at spec.bridge.logLevel.
+# Strimzi 1.2.0 default-logging/KafkaBridgeCluster.properties, as (key, value) pairs in file order.
+DEFAULT_LOGGING: tuple[tuple[str, str], ...] = (
+    ("name", "BridgeConfig"),
+    ("appender.console.type", "Console"),
+    ("appender.console.name", "STDOUT"),
+    ("appender.console.layout.type", "PatternLayout"),
+    ("appender.console.layout.pattern", "%d{yyyy-MM-dd HH:mm:ss} %-5p [%t] %c{1}:%L - %m%n"),
+    ("rootLogger.level", "INFO"),
+    ("rootLogger.appenderRefs", "console"),
+    ("rootLogger.appenderRef.console.ref", "STDOUT"),
+    ("rootLogger.additivity", "false"),
+    ("logger.bridge.name", "io.strimzi.kafka.bridge"),
+    ("logger.bridge.level", "INFO"),
+    ("logger.bridge.appenderRefs", "console"),
+    ("logger.bridge.appenderRef.console.ref", "STDOUT"),
+    ("logger.bridge.additivity", "false"),
+    ("logger.healthy.name", "http.openapi.operation.healthy"),
+    ("logger.healthy.level", "WARN"),
+    ("logger.ready.name", "http.openapi.operation.ready"),
+    ("logger.ready.level", "WARN"),
+    ("logger.vertx.name", "io.vertx.ext.web.openapi.router.impl.RouterBuilderImpl"),
+    ("logger.vertx.level", "ERROR"),
+)
+LOG4J2_MONITOR_INTERVAL_SECONDS = 30  # LoggingUtils.LOG4J2_MONITOR_INTERVAL_SECONDS
 
-    The probe endpoints stay at WARN (Strimzi's choice: they are hit every few seconds). `monitorInterval`
-    is what Strimzi appends; the mounted ConfigMap updates in place, although a change also rolls the pods
-    through the config hash.
+
+def build_logging(spec: BridgedAppSpec) -> str | None:
+    """Strimzi's default bridge logging with the inline loggers set over it (a key present is replaced in
+    place, a new one appended, as OrderedProperties.addMapPairs does), plus `monitorInterval` unless given.
+    None for external logging: the user's ConfigMap key is mounted instead (sidecar.py).
     """
-    level = str(spec.bridge.log_level)
+    logging = spec.bridge.logging
+    if logging.type == LoggingType.EXTERNAL:
+        return None
+    pairs = dict(DEFAULT_LOGGING)
+    pairs.update(sorted(logging.loggers.items()))
+    pairs.setdefault("monitorInterval", str(LOG4J2_MONITOR_INTERVAL_SECONDS))
     lines = [
-        "# Do not change this generated file. Logging can be configured in the BridgedApp (spec.bridge.logLevel).",
-        "name = BridgeConfig",
-        "",
-        "appender.console.type = Console",
-        "appender.console.name = STDOUT",
-        "appender.console.layout.type = PatternLayout",
-        "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %-5p [%t] %c{1}:%L - %m%n",
-        "",
-        f"rootLogger.level = {level}",
-        "rootLogger.appenderRefs = console",
-        "rootLogger.appenderRef.console.ref = STDOUT",
-        "rootLogger.additivity = false",
-        "",
-        "logger.bridge.name = io.strimzi.kafka.bridge",
-        f"logger.bridge.level = {level}",
-        "logger.bridge.appenderRefs = console",
-        "logger.bridge.appenderRef.console.ref = STDOUT",
-        "logger.bridge.additivity = false",
-        "",
-        "logger.healthy.name = http.openapi.operation.healthy",
-        "logger.healthy.level = WARN",
-        "logger.ready.name = http.openapi.operation.ready",
-        "logger.ready.level = WARN",
-        "",
-        "logger.vertx.name = io.vertx.ext.web.openapi.router.impl.RouterBuilderImpl",
-        "logger.vertx.level = ERROR",
-        "",
-        "monitorInterval = 30",
+        "# Do not change this generated file. Logging can be configured in the BridgedApp (spec.bridge.logging)."
     ]
+    lines += [_line(key, value) for key, value in pairs.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -297,13 +410,16 @@ def build_config_map(app: dict[str, Any], spec: BridgedAppSpec, *, bootstrap: st
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(app, bridge_config_name(meta["name"])),
-        "data": {
-            PROPERTIES_KEY: build_properties(
-                spec, bridge_id=bridge_id(meta["namespace"], meta["name"]), bootstrap=bootstrap
-            ),
-            LOGGING_KEY: build_logging(spec),
-        },
+        "data": _config_data(spec, bridge_id=bridge_id(meta["namespace"], meta["name"]), bootstrap=bootstrap),
     }
+
+
+def _config_data(spec: BridgedAppSpec, *, bridge_id: str, bootstrap: str) -> dict[str, str]:
+    data = {PROPERTIES_KEY: build_properties(spec, bridge_id=bridge_id, bootstrap=bootstrap)}
+    logging = build_logging(spec)
+    if logging is not None:
+        data[LOGGING_KEY] = logging
+    return data
 
 
 class CredentialsError(ValueError):

@@ -7,6 +7,12 @@ The container mirrors how Strimzi 1.2.0 runs its own bridge (`cluster-operator/.
 empties /tmp, copies `$STRIMZI_HOME/custom-config/application.properties` to /tmp, logs with
 `custom-config/log4j2.properties`, heap from `STRIMZI_DYNAMIC_HEAP_PERCENTAGE`, runs under tini as UID 1001).
 
+JVM options follow `JvmOptionUtils.heapOptions` (KAFKA_HEAP_OPTS, or STRIMZI_DYNAMIC_HEAP_PERCENTAGE when a
+memory request or limit is set and neither -Xmx nor MaxRAMPercentage is) and `jvmSystemProperties`
+(STRIMZI_JAVA_SYSTEM_PROPERTIES). Strimzi passes the other -XX options as KAFKA_JVM_PERFORMANCE_OPTS, which the
+bridge 1.1.0 start scripts never read; here they go into STRIMZI_JAVA_OPTS, which `kafka_bridge_run.sh` appends
+to JAVA_OPTS, so they take effect.
+
 Differences from Strimzi, on purpose: the bridge binds 127.0.0.1 (so kubelet `httpGet` probes cannot reach
 the management port; the probes are bash `/dev/tcp` requests run inside the container), the credentials come
 from a mounted Secret, and there is a startup probe (a native sidecar with one starts before the app).
@@ -21,12 +27,24 @@ from bridgedapp import BRIDGED_BY_ANNOTATION, CONFIG_HASH_ANNOTATION, FIELD_MANA
 from bridgedapp.builders.bridge import (
     CONFIG_MOUNT_PATH,
     CREDENTIALS_MOUNT_PATH,
+    LOGGING_KEY,
     LOOPBACK,
+    METRICS_CONFIG_KEY,
+    PROPERTIES_KEY,
     bridge_config_name,
     credentials_secret_name,
+    metrics_port,
 )
 from bridgedapp.builders.common import config_hash
-from bridgedapp.models import BRIDGE_MANAGEMENT_PORT, BridgedAppSpec, NativeSidecar
+from bridgedapp.models import (
+    BRIDGE_MANAGEMENT_PORT,
+    BridgedAppSpec,
+    ConfigMapKeyRef,
+    JvmOptionsSpec,
+    LoggingType,
+    NativeSidecar,
+    ProbeSpec,
+)
 
 NATIVE_SIDECAR_MIN_VERSION = (1, 29)  # SidecarContainers: beta and on by default in 1.29, GA in 1.33
 
@@ -34,7 +52,7 @@ ENTRYPOINT = "/opt/strimzi/bin/docker/kafka_bridge_run.sh"  # KafkaBridgeCluster
 TMP_MOUNT_PATH = "/tmp"  # VolumeUtils.STRIMZI_TMP_DIRECTORY_DEFAULT_MOUNT_PATH
 TMP_SIZE_LIMIT = "5Mi"  # VolumeUtils.STRIMZI_TMP_DIRECTORY_DEFAULT_SIZE (medium Memory)
 DYNAMIC_HEAP_PERCENTAGE = "75"  # KafkaBridgeCluster.getEnvVars -> JvmOptionUtils.heapOptions(.., 75, ..)
-DEFAULT_XMS = "-Xms128M"  # JvmOptionUtils.DEFAULT_JVM_XMS, when no memory request or limit is set
+DEFAULT_XMS = "128M"  # JvmOptionUtils.DEFAULT_JVM_XMS, when no memory request or limit is set
 SECRET_DEFAULT_MODE = 0o444  # VolumeUtils.createSecretVolume (non-OpenShift)
 
 CONFIG_VOLUME = f"{SIDECAR_NAME}-config"
@@ -44,6 +62,7 @@ VOLUME_NAMES = (CONFIG_VOLUME, CREDENTIALS_VOLUME, TMP_VOLUME)
 
 HTTP_PORT_NAME = "bridge-http"
 MANAGEMENT_PORT_NAME = "bridge-mgmt"
+METRICS_PORT_NAME = "bridge-metrics"
 
 
 class NativeSidecarUnsupportedError(ValueError):
@@ -95,17 +114,31 @@ def probe_command(path: str, port: int = BRIDGE_MANAGEMENT_PORT) -> list[str]:
     return ["/bin/bash", "-c", script]
 
 
-def _probe(path: str, **timing: int) -> dict[str, Any]:
-    return {"exec": {"command": probe_command(path)}, "timeoutSeconds": 5, **timing}
-
-
-def build_probes() -> dict[str, dict[str, Any]]:
-    """Startup gates the rest (and, for a native sidecar, the app's start): up to 3 minutes for the JVM.
-    Liveness and readiness then use Strimzi's defaults (every 10 s, timeout 5 s, 3 failures)."""
+def _probe(path: str, options: ProbeSpec) -> dict[str, Any]:
+    # initialDelaySeconds 0 is left out: the API server omits it, and the patch must match what it stores
+    delay = {"initialDelaySeconds": options.initial_delay_seconds} if options.initial_delay_seconds else {}
     return {
-        "startupProbe": _probe("/ready", periodSeconds=2, failureThreshold=90),
-        "readinessProbe": _probe("/ready", periodSeconds=10, failureThreshold=3),
-        "livenessProbe": _probe("/healthy", periodSeconds=10, failureThreshold=3),
+        "exec": {"command": probe_command(path)},
+        **delay,
+        "timeoutSeconds": options.timeout_seconds,
+        "periodSeconds": options.period_seconds,
+        "successThreshold": options.success_threshold,
+        "failureThreshold": options.failure_threshold,
+    }
+
+
+def build_probes(spec: BridgedAppSpec) -> dict[str, dict[str, Any]]:
+    """Startup gates the rest (and, for a native sidecar, the app's start): up to 3 minutes for the JVM.
+    Liveness and readiness then follow spec.bridge.livenessProbe / readinessProbe (Strimzi's StrimziProbe)."""
+    return {
+        "startupProbe": {
+            "exec": {"command": probe_command("/ready")},
+            "timeoutSeconds": 5,
+            "periodSeconds": 2,
+            "failureThreshold": 90,
+        },
+        "readinessProbe": _probe("/ready", spec.bridge.readiness_probe),
+        "livenessProbe": _probe("/healthy", spec.bridge.liveness_probe),
     }
 
 
@@ -114,13 +147,57 @@ def build_probes() -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _env(spec: BridgedAppSpec) -> list[dict[str, str]]:
-    resources = spec.bridge.resources
-    env = [{"name": "STRIMZI_GC_LOG_ENABLED", "value": "false"}]
-    if "memory" in resources.requests or "memory" in resources.limits:
-        env.append({"name": "STRIMZI_DYNAMIC_HEAP_PERCENTAGE", "value": DYNAMIC_HEAP_PERCENTAGE})
-    else:
-        env.append({"name": "KAFKA_HEAP_OPTS", "value": DEFAULT_XMS})
+_HEAP_XX = ("InitialRAMPercentage", "MaxRAMPercentage")  # JvmOptionUtils.XX_HEAP_OPTIONS
+_PRIORITY_XX = ("UnlockDiagnosticVMOptions", "UnlockExperimentalVMOptions")
+
+
+def _heap_opts(jvm: JvmOptionsSpec) -> list[str]:
+    """JvmOptionUtils.appendHeapOpts."""
+    opts = [f"-Xms{jvm.xms}"] if jvm.xms else []
+    opts += [f"-Xmx{jvm.xmx}"] if jvm.xmx else []
+    opts += [f"-XX:{name}={jvm.xx[name]}" for name in _HEAP_XX if name in jvm.xx]
+    return opts
+
+
+def _xx_flag(name: str, value: str) -> str:
+    """JvmOptionUtils.toJvmPerformanceFlag."""
+    lowered = value.lower()
+    if lowered == "true":
+        return f"-XX:+{name}"
+    if lowered == "false":
+        return f"-XX:-{name}"
+    return f"-XX:{name}={value}"
+
+
+def _performance_opts(jvm: JvmOptionsSpec) -> list[str]:
+    """JvmOptionUtils.parseJvmPerformanceOptions: the non-heap -XX options, the Unlock* ones first."""
+    names = sorted((n for n in jvm.xx if n not in _HEAP_XX), key=lambda n: (n not in _PRIORITY_XX, n))
+    return [_xx_flag(name, jvm.xx[name]) for name in names]
+
+
+def _env(spec: BridgedAppSpec, *, app_name: str) -> list[dict[str, str]]:
+    """KafkaBridgeCluster.getEnvVars, through the variables bin/docker/kafka_bridge_run.sh reads."""
+    bridge = spec.bridge
+    jvm = bridge.jvm_options
+    env = [{"name": "STRIMZI_GC_LOG_ENABLED", "value": str(jvm.gc_logging_enabled).lower()}]
+    heap = _heap_opts(jvm)
+    needs_default_heap = not jvm.xmx and "MaxRAMPercentage" not in jvm.xx
+    if needs_default_heap:
+        if "memory" in bridge.resources.requests or "memory" in bridge.resources.limits:
+            env.append({"name": "STRIMZI_DYNAMIC_HEAP_PERCENTAGE", "value": DYNAMIC_HEAP_PERCENTAGE})
+        elif not jvm.xms and "InitialRAMPercentage" not in jvm.xx:
+            heap.append(f"-Xms{DEFAULT_XMS}")
+    if heap:
+        env.append({"name": "KAFKA_HEAP_OPTS", "value": " ".join(heap)})
+    performance = _performance_opts(jvm)
+    if performance:
+        env.append({"name": "STRIMZI_JAVA_OPTS", "value": " ".join(performance)})
+    if jvm.java_system_properties:
+        properties = " ".join(f"-D{p.name}={p.value}" for p in jvm.java_system_properties)
+        env.append({"name": "STRIMZI_JAVA_SYSTEM_PROPERTIES", "value": properties})
+    if bridge.tracing is not None:
+        otel = {"OTEL_SERVICE_NAME": app_name, **bridge.tracing.env}
+        env += [{"name": name, "value": otel[name]} for name in sorted(otel)]
     return env
 
 
@@ -145,23 +222,31 @@ def security_context() -> dict[str, Any]:
     }
 
 
-def build_bridge_container(spec: BridgedAppSpec, *, native: bool) -> dict[str, Any]:
+def _ports(spec: BridgedAppSpec) -> list[dict[str, Any]]:
+    ports = [
+        {"name": HTTP_PORT_NAME, "containerPort": spec.bridge.http.port, "protocol": "TCP"},
+        {"name": MANAGEMENT_PORT_NAME, "containerPort": BRIDGE_MANAGEMENT_PORT, "protocol": "TCP"},
+    ]
+    scrape = metrics_port(spec)
+    if scrape is not None:
+        ports.append({"name": METRICS_PORT_NAME, "containerPort": scrape, "protocol": "TCP"})
+    return ports
+
+
+def build_bridge_container(spec: BridgedAppSpec, *, native: bool, app_name: str) -> dict[str, Any]:
     """The `kafka-bridge` container; `native` makes it an init container with restartPolicy Always."""
     container: dict[str, Any] = {
         "name": SIDECAR_NAME,
         "image": spec.bridge.image,
         "command": [ENTRYPOINT],
-        "env": _env(spec),
-        "ports": [
-            {"name": HTTP_PORT_NAME, "containerPort": spec.bridge.port, "protocol": "TCP"},
-            {"name": MANAGEMENT_PORT_NAME, "containerPort": BRIDGE_MANAGEMENT_PORT, "protocol": "TCP"},
-        ],
+        "env": _env(spec, app_name=app_name),
+        "ports": _ports(spec),
         "volumeMounts": [
             {"name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT_PATH, "readOnly": True},
             {"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_MOUNT_PATH, "readOnly": True},
             {"name": TMP_VOLUME, "mountPath": TMP_MOUNT_PATH},
         ],
-        **build_probes(),
+        **build_probes(spec),
         "securityContext": security_context(),
     }
     resources = _resources(spec)
@@ -172,10 +257,41 @@ def build_bridge_container(spec: BridgedAppSpec, *, native: bool) -> dict[str, A
     return container
 
 
-def build_volumes(app_name: str) -> list[dict[str, Any]]:
-    """The ConfigMap, the credentials Secret and a memory-backed /tmp (the root filesystem is read-only)."""
+def mounted_config_maps(spec: BridgedAppSpec) -> list[tuple[ConfigMapKeyRef, str]]:
+    """The user's ConfigMap keys the config volume projects, each with its file name in custom-config/:
+    external logging (log4j2.properties) and the JMX exporter's configuration (metrics-config.json)."""
+    bridge = spec.bridge
+    refs = []
+    if bridge.logging.type == LoggingType.EXTERNAL and bridge.logging.value_from is not None:
+        refs.append((bridge.logging.value_from.config_map_key_ref, LOGGING_KEY))
+    if bridge.metrics_config is not None and bridge.metrics_config.value_from is not None:
+        refs.append((bridge.metrics_config.value_from.config_map_key_ref, METRICS_CONFIG_KEY))
+    return refs
+
+
+def _config_volume(spec: BridgedAppSpec, app_name: str) -> dict[str, Any]:
+    """The operator's ConfigMap at custom-config/; with external logging or a JMX exporter configuration, a
+    projected volume that adds the user's ConfigMap keys under the file names Strimzi would copy them to in
+    its own ConfigMap: the operator never reads the user's ConfigMap, and the pod does not start until it
+    exists (kubelet reports the missing ConfigMap or key)."""
+    own = {"name": bridge_config_name(app_name)}
+    extra = [
+        {"configMap": {"name": ref.name, "items": [{"key": ref.key, "path": path}]}}
+        for ref, path in mounted_config_maps(spec)
+    ]
+    if not extra:
+        return {"name": CONFIG_VOLUME, "configMap": own}
+    own_items = [{"key": PROPERTIES_KEY, "path": PROPERTIES_KEY}]
+    if spec.bridge.logging.type != LoggingType.EXTERNAL:
+        own_items.append({"key": LOGGING_KEY, "path": LOGGING_KEY})
+    sources = [{"configMap": {**own, "items": own_items}}, *extra]
+    return {"name": CONFIG_VOLUME, "projected": {"sources": sources}}
+
+
+def build_volumes(app_name: str, spec: BridgedAppSpec) -> list[dict[str, Any]]:
+    """The config, the credentials Secret and a memory-backed /tmp (the root filesystem is read-only)."""
     return [
-        {"name": CONFIG_VOLUME, "configMap": {"name": bridge_config_name(app_name)}},
+        _config_volume(spec, app_name),
         {
             "name": CREDENTIALS_VOLUME,
             "secret": {"secretName": credentials_secret_name(app_name), "defaultMode": SECRET_DEFAULT_MODE},
@@ -214,8 +330,10 @@ def build_deployment_patch(
         "template": {
             "metadata": {"annotations": {CONFIG_HASH_ANNOTATION: config_hash}},
             "spec": {
-                container_list: [build_bridge_container(spec, native=native)],
-                "volumes": build_volumes(app["metadata"]["name"]),
+                container_list: [
+                    build_bridge_container(spec, native=native, app_name=app["metadata"]["name"])
+                ],
+                "volumes": build_volumes(app["metadata"]["name"], spec),
             },
         }
     }
@@ -275,7 +393,13 @@ def pod_conflicts(deployment: dict[str, Any], spec: BridgedAppSpec) -> list[str]
             "the pod uses hostNetwork, so the bridge's loopback port would be reachable by everything on the "
             "node: turn hostNetwork off"
         )
-    taken = {spec.bridge.port: "spec.bridge.port", BRIDGE_MANAGEMENT_PORT: "the bridge's management port"}
+    taken = {
+        spec.bridge.http.port: "spec.bridge.http.port",
+        BRIDGE_MANAGEMENT_PORT: "the bridge's management port",
+    }
+    scrape = metrics_port(spec)
+    if scrape is not None:
+        taken[scrape] = "the bridge's metrics port"
     for list_name in ("containers", "initContainers"):
         for container in pod.get(list_name) or []:
             if container.get("name") == SIDECAR_NAME:
@@ -285,7 +409,7 @@ def pod_conflicts(deployment: dict[str, Any], spec: BridgedAppSpec) -> list[str]
                 if number in taken:
                     problems.append(
                         f"container {container.get('name')} declares port {number}, which is "
-                        f"{taken[number]}: choose another spec.bridge.port or move the app's port"
+                        f"{taken[number]}: choose another spec.bridge.http.port or move the app's port"
                     )
     return problems
 

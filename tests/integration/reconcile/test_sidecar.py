@@ -355,7 +355,7 @@ def test_paused_changes_nothing_and_says_so(api, namespace, operator, wait_until
     ready_app(api, namespace, "still", "still", wait_until)
     before = deployment(api, namespace, "still")["metadata"]["resourceVersion"]
     app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="still")
-    app.patch({"spec": {"paused": True, "bridge": {"port": 8090}}})
+    app.patch({"spec": {"paused": True, "bridge": {"http": {"port": 8090}}}})
     wait_until(
         lambda: get_bridgedapp(api, namespace, "still")["status"].get("phase") == "Paused",
         timeout=60,
@@ -418,3 +418,34 @@ def test_render_prints_what_the_operator_writes(api, namespace, operator, tmp_pa
                 kind,
                 name,
             )
+
+
+def test_external_logging_projects_the_users_config_map_and_back(
+    api, namespace, operator, wait_until
+) -> None:
+    """The config volume turns from a configMap into a projected volume (the operator's ConfigMap plus the
+    user's logging key) and back, by server-side apply of the same volume name: the API server accepts both
+    shapes in turn and keeps no stale field of the other."""
+    make_deployment(api, namespace, "logs")
+    ready_app(api, namespace, "logs", "logs", wait_until)
+    app = bridgedapp_kind(api).objects(api, namespace=namespace).get(name="logs")
+    external = {
+        "type": "external",
+        "valueFrom": {"configMapKeyRef": {"name": "logs-log4j2", "key": "log4j2"}},
+    }
+    app.patch({"spec": {"bridge": {"logging": external}}})
+
+    def config_volume() -> dict[str, Any]:
+        volumes = deployment(api, namespace, "logs")["spec"]["template"]["spec"]["volumes"]
+        return next(v for v in volumes if v["name"] == "kafka-bridge-config")
+
+    wait_until(lambda: "projected" in config_volume(), timeout=60, what="projected config volume")
+    volume = config_volume()
+    assert "configMap" not in volume, volume
+    sources = [s["configMap"] for s in volume["projected"]["sources"]]
+    assert sources[1] == {"name": "logs-log4j2", "items": [{"key": "log4j2", "path": "log4j2.properties"}]}
+    assert [i["path"] for i in sources[0]["items"]] == ["application.properties"]
+
+    app.patch({"spec": {"bridge": {"logging": {"type": "inline", "valueFrom": None}}}})
+    wait_until(lambda: "configMap" in config_volume(), timeout=60, what="plain configMap volume again")
+    assert "projected" not in config_volume()

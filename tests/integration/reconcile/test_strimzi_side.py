@@ -5,6 +5,7 @@ Strimzi simulator (test double) plays Strimzi's reconcile loop.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pykube
 import pytest
 import yaml
+from bridgedapp.models import parse_spec
 
 from testbed.cluster import LocalCluster
 from tests.operator_fixtures import (
@@ -34,6 +36,7 @@ from tests.operator_fixtures import (
     unique,
     writes_about,
 )
+from tests.unit.bridge_cases import BRIDGE_INVALID, FULL_SPEC
 
 PROVISION_TIMEOUT = 240  # the first BridgedApp of the session installs Strimzi
 
@@ -197,7 +200,8 @@ INVALID = [
     ({"deploymentName": "a", "kafka": {"replicas": -1}}, "spec.kafka.replicas"),
     ({"deploymentName": "a", "topics": [{"name": "t", "access": "Admin"}]}, "spec.topics[0].access"),
     ({"deploymentName": "a", "bridge": {"nativeSidecar": "Sometimes"}}, "spec.bridge.nativeSidecar"),
-    ({"deploymentName": "a", "bridge": {"port": 8081}}, "spec.bridge.port"),
+    ({"deploymentName": "a", "bridge": {"http": {"port": 8081}}}, "spec.bridge.http.port"),
+    *((spec, field) for spec, field, _ in BRIDGE_INVALID),
     ({"deploymentName": "a", "topics": [{"name": "bad topic!", "replicas": 1}]}, "spec.topics[0].name"),
     (
         {"deploymentName": "a", "kafka": {"create": False, "deletionPolicy": "DeleteWhenUnused"}},
@@ -213,6 +217,30 @@ def test_admission_rejects_invalid_specs_naming_the_field(api, namespace, spec, 
         make_bridgedapp(api, namespace, unique("bad"), spec)
     assert info.value.code == 422
     assert field in str(info.value), str(info.value)
+
+
+def test_admission_accepts_every_bridge_option_and_defaults_like_the_models(api, namespace) -> None:
+    """FULL_SPEC (every spec.bridge option set) passes the schema and CEL; what the API server stores, its
+    defaults filled in, parses to the same model as the models' own defaults give; and the server's
+    defaults for an empty spec.bridge are the models' defaults."""
+    stored = make_bridgedapp(api, namespace, unique("full"), copy.deepcopy(FULL_SPEC)).obj["spec"]
+    assert parse_spec(stored) == parse_spec(copy.deepcopy(FULL_SPEC))
+    bare = make_bridgedapp(api, namespace, unique("bare"), {"deploymentName": "a"}).obj["spec"]
+    assert bare["bridge"] == parse_spec({"deploymentName": "a"}).bridge.model_dump(
+        by_alias=True, exclude_none=True, mode="json"
+    )
+
+
+def test_kubectl_explain_shows_the_defaults(cluster: LocalCluster, wait_until) -> None:
+    """kubectl explain prints descriptions, not schema defaults: each description states its default."""
+    for field, default in (("readinessProbe.periodSeconds", "10"), ("http.port", "8080")):
+
+        def explained(field: str = field) -> str | None:  # the CRD's OpenAPI is published asynchronously
+            done = cluster.kubectl("explain", f"ba.spec.bridge.{field}", check=False)
+            return " ".join(done.stdout.split()) if done.returncode == 0 else None  # kubectl wraps lines
+
+        out = wait_until(explained, timeout=60, what=f"kubectl explain ba.spec.bridge.{field}")
+        assert f"Default: {default}." in out, out
 
 
 def test_deletion_keeps_topics_and_shared_kafka_until_unused(api, namespace, operator, wait_until) -> None:
