@@ -18,7 +18,7 @@ from typing import Any
 import pykube
 import pytest
 import yaml
-from bridgedapp import FIELD_MANAGER, MANAGED_BY_LABELS
+from bridgedapp import FIELD_MANAGER, INSTALL_FIELD_MANAGER, MANAGED_BY_LABELS
 from bridgedapp.kube import Kube
 from bridgedapp.settings import Settings
 from bridgedapp.strimzi import (
@@ -199,7 +199,10 @@ def test_installed_objects_are_ours_ready_and_bound_to_the_install_namespace(ins
         live = observe(install_run.api, obj)
         assert live is not None, f"{obj['kind']} {obj['metadata']['name']} missing"
         assert live["metadata"]["labels"][MANAGED_KEY] == MANAGED_VALUE
-        assert FIELD_MANAGER in {e["manager"] for e in live["metadata"]["managedFields"]}
+        managers = {e["manager"] for e in live["metadata"]["managedFields"]}
+        assert (
+            INSTALL_FIELD_MANAGER in managers and FIELD_MANAGER not in managers
+        )  # the install's own manager
         if obj["kind"] == "CustomResourceDefinition":
             assert condition(live, "Established") == "True"
         if obj["kind"] in ("RoleBinding", "ClusterRoleBinding"):
@@ -361,4 +364,6 @@ def test_adopted_install_is_not_modified(adopt_run: AdoptRun) -> None:
         live = observe(adopt_run.api, obj)
         assert live is not None
         assert MANAGED_KEY not in (live["metadata"].get("labels") or {})
-        assert FIELD_MANAGER not in {e["manager"] for e in live["metadata"]["managedFields"]}
+        assert not {FIELD_MANAGER, INSTALL_FIELD_MANAGER} & {
+            e["manager"] for e in live["metadata"]["managedFields"]
+        }
