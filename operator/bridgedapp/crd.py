@@ -95,6 +95,8 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
                 out["required"] = list(node["required"])
         elif isinstance(node.get("additionalProperties"), dict):
             out["additionalProperties"] = _structural(node["additionalProperties"])
+            if "propertyNames" in node:
+                out.setdefault("x-kubernetes-validations", []).append(_key_rule(node["propertyNames"]))
     elif kind == "array":
         out["items"] = _structural(node["items"])
     if "enum" in node and "type" not in out:
@@ -107,6 +109,15 @@ def _model_types(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [m for arg in typing.get_args(annotation) for m in _model_types(arg)]
+
+
+def _key_rule(names: dict[str, Any]) -> dict[str, str]:
+    """A map's key bounds (pydantic's `propertyNames`, which a structural schema cannot carry) as CEL."""
+    low, high = names.get("minLength", 0), names["maxLength"]
+    return {
+        "rule": f"self.all(k, size(k) >= {low} && size(k) <= {high})",
+        "message": f"each key has {low} to {high} characters",
+    }
 
 
 def _attach_cel(model: type[BaseModel], node: dict[str, Any]) -> None:

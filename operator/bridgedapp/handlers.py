@@ -27,6 +27,7 @@ from bridgedapp import (
     waiting,
 )
 from bridgedapp.conditions import bounded
+from bridgedapp.diffbase import SpecDigestStorage
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
 from bridgedapp.reconciler import Event, Outcome, Reconciler, references
 from bridgedapp.settings import Settings
@@ -57,9 +58,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     """Annotations under our own prefix, our finalizer name, our field manager on events."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = SpecDigestStorage(prefix=GROUP, key="last-handled-configuration")
     settings.posting.reporting_component = FIELD_MANAGER
     waiting.install()  # a retry that only waits for Strimzi's install is logged at INFO
     settings.posting.level = logging.INFO

@@ -226,12 +226,12 @@ class TopicSpec(_Model):
 class ResourcesSpec(_Model):
     """Compute resources of the bridge container (Strimzi: `resources`, a ResourceRequirements)."""
 
-    requests: dict[str, Annotated[str, Field(max_length=64)]] = Field(
+    requests: dict[Key, Annotated[str, Field(max_length=64)]] = Field(
         default_factory=lambda: {"cpu": "50m", "memory": "256Mi"},
         description="Resource requests of the kafka-bridge container.",
         json_schema_extra={"maxProperties": 8, "default": {"cpu": "50m", "memory": "256Mi"}},
     )
-    limits: dict[str, Annotated[str, Field(max_length=64)]] = Field(
+    limits: dict[Key, Annotated[str, Field(max_length=64)]] = Field(
         default_factory=lambda: {"memory": "512Mi"},
         description="Resource limits of the kafka-bridge container.",
         json_schema_extra={"maxProperties": 8, "default": {"memory": "512Mi"}},
@@ -239,6 +239,7 @@ class ResourcesSpec(_Model):
 
 
 MAX_CLIENT_OPTIONS = 64
+MAX_KEY = 255
 MAX_OPTION_VALUE = 4096
 
 
@@ -254,6 +255,8 @@ def _string_map(max_properties: int, description: str, *, alias: str | None = No
 
 
 OptionValue = Annotated[str, Field(max_length=MAX_OPTION_VALUE)]
+# Every map's keys are bounded too (crd.py turns the bound into a CEL rule: OpenAPI cannot bound keys).
+Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_KEY)]
 
 
 def _client_config(client: str, forbidden: str) -> Any:
@@ -303,7 +306,7 @@ class ProducerSpec(_Model):
         True,
         description="Whether the HTTP producer endpoints are enabled (http.producer.enabled).",
     )
-    config: dict[str, OptionValue] = _client_config("producer", "ssl., bootstrap.servers, sasl., security.")
+    config: dict[Key, OptionValue] = _client_config("producer", "ssl., bootstrap.servers, sasl., security.")
 
 
 class ConsumerSpec(_Model):
@@ -320,7 +323,7 @@ class ConsumerSpec(_Model):
         description="The timeout in seconds for deleting inactive consumers (http.timeoutSeconds). "
         "Default: -1 (disabled).",
     )
-    config: dict[str, OptionValue] = _client_config(
+    config: dict[Key, OptionValue] = _client_config(
         "consumer", "ssl., bootstrap.servers, group.id, sasl., security."
     )
 
@@ -328,7 +331,7 @@ class ConsumerSpec(_Model):
 class AdminClientSpec(_Model):
     """The bridge's Kafka AdminClient (Strimzi: `adminClient`)."""
 
-    config: dict[str, OptionValue] = _client_config(
+    config: dict[Key, OptionValue] = _client_config(
         "AdminClient", "ssl., bootstrap.servers, sasl., security."
     )
 
@@ -367,7 +370,7 @@ class JvmOptionsSpec(_Model):
         max_length=16,
         description="-Xms option to the JVM.",
     )
-    xx: dict[str, Annotated[str, Field(max_length=256)]] = _string_map(
+    xx: dict[Key, Annotated[str, Field(max_length=256)]] = _string_map(
         32,
         "A map of -XX options to the JVM ('true'/'false' become -XX:+/-<name>, anything else "
         "-XX:<name>=<value>).",
@@ -410,7 +413,7 @@ class LoggingSpec(_Model):
     until that ConfigMap and key exist)."""
 
     type: LoggingType = Field(LoggingType.INLINE, description="Logging type, 'inline' or 'external'.")
-    loggers: dict[str, Annotated[str, Field(max_length=256)]] = _string_map(
+    loggers: dict[Key, Annotated[str, Field(max_length=256)]] = _string_map(
         64,
         "inline: log4j2 properties set over Strimzi's default bridge logging, e.g. rootLogger.level: DEBUG, "
         "logger.bridge.level: DEBUG. Default: empty (root and bridge loggers at INFO).",
@@ -525,7 +528,7 @@ class TracingSpec(_Model):
     type: TracingType = Field(
         ..., description="Type of the tracing used; the only supported type is opentelemetry."
     )
-    env: dict[str, Annotated[str, Field(min_length=1, max_length=1024)]] = _string_map(
+    env: dict[Key, Annotated[str, Field(min_length=1, max_length=1024)]] = _string_map(
         32,
         "OTEL_* environment variables of the bridge container (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). "
         "OTEL_SERVICE_NAME defaults to the BridgedApp's name; with it set, the bridge's start script "
@@ -628,7 +631,7 @@ class BridgeSpec(_Model):
         None, description="Metrics configuration; null (the default) serves no metrics."
     )
     tracing: TracingSpec | None = Field(None, description="Tracing configuration; null (the default): none.")
-    config: dict[str, OptionValue] = _string_map(
+    config: dict[Key, OptionValue] = _string_map(
         MAX_CLIENT_OPTIONS,
         "Additional configuration of the bridge itself (e.g. bridge.executor.pool.size). The following "
         "prefixes cannot be set: kafka., http., bridge.metrics.; the following options cannot be set: "

@@ -247,3 +247,21 @@ def test_a_deleted_kafka_is_recreated_with_a_warning_naming_its_apps(
     wait_until(
         condition_is(api, namespace, "phoenix", "KafkaReady"), timeout=READY_TIMEOUT, what="Kafka back"
     )
+
+
+def test_a_spec_larger_than_an_annotation_reconciles_and_deletes(
+    api, namespace, operator, wait_until
+) -> None:
+    """64 producer options of 4,000 characters (about 260 kB, within the schema's bounds): a copy in Kopf's
+    diff-base annotation would exceed the API server's 256 KiB for annotations and wedge the object."""
+    big = {f"custom.option.{i}": "v" * 4000 for i in range(64)}
+    make_bridgedapp(
+        api, namespace, "big", {**spec_on(unique("kc"), "big-api"), "bridge": {"producer": {"config": big}}}
+    )
+    wait_until(condition_is(api, namespace, "big", "UserReady"), timeout=READY_TIMEOUT, what="UserReady")
+    app = get_bridgedapp(api, namespace, "big")
+    assert len(app["metadata"]["annotations"]["bridgedapp.io/last-handled-configuration"]) < 200
+    pykube.object_factory(api, "bridgedapp.io/v1alpha1", "BridgedApp").objects(api, namespace=namespace).get(
+        name="big"
+    ).delete()
+    wait_until(lambda: get_bridgedapp(api, namespace, "big") is None, timeout=90, what="deleted")
