@@ -402,3 +402,26 @@ def test_phase_is_deleting_while_the_finalizer_runs(api, namespace, operator, wa
     )
     app.reload()
     app.patch({"metadata": {"finalizers": []}})
+
+
+def test_the_same_explicit_consumer_group_on_two_apps_is_a_warning(
+    api, namespace, operator, wait_until
+) -> None:
+    kc = unique("kc")
+    group = f"{namespace}.shared"
+    for name in ("first", "second"):
+        make_bridgedapp(
+            api,
+            namespace,
+            name,
+            spec_on(kc, f"{name}-api", {"name": f"{name}-{kc}", "access": "Read"}, consumerGroup=group),
+        )
+        wait_until(
+            condition_is(api, namespace, name, "UserReady"), timeout=READY_TIMEOUT, what=f"{name} UserReady"
+        )
+    wait_until(
+        event_posted(api, namespace, "second", "Warning", "ConsumerGroupShared"), what="Warning on the second"
+    )
+    (warning,) = events_of(api, namespace, "second", "ConsumerGroupShared")
+    assert f"{namespace}/first" in warning["message"] and group in warning["message"]
+    assert ("group", group) in acl_resources(api, f"{namespace}.second")  # set explicitly: legitimate
