@@ -110,11 +110,9 @@ def wait_until() -> WaitUntil:
     return _wait_until
 
 
-@pytest.fixture
-def namespace(request: pytest.FixtureRequest, api: pykube.HTTPClient) -> Iterator[str]:
-    """A fresh namespace (name from the test), ready for pods; deleted after without waiting."""
-    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
-    name = f"{base}-{uuid.uuid4().hex[:6]}"
+@contextlib.contextmanager
+def fresh_namespace(api: pykube.HTTPClient, name: str) -> Iterator[str]:
+    """A new namespace, ready for pods; deleted after without waiting."""
     ns = pykube.Namespace(api, {"metadata": {"name": name, "labels": {"bridgedapp.io/test": "true"}}})
     ns.create()
     # Pods are refused until the ServiceAccount controller has made `default` in the namespace.
@@ -127,3 +125,11 @@ def namespace(request: pytest.FixtureRequest, api: pykube.HTTPClient) -> Iterato
     finally:
         with contextlib.suppress(pykube.exceptions.HTTPError, ClusterError, OSError):
             ns.delete()
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, api: pykube.HTTPClient) -> Iterator[str]:
+    """A fresh namespace (name from the test), ready for pods; deleted after without waiting."""
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    with fresh_namespace(api, f"{base}-{uuid.uuid4().hex[:6]}") as name:
+        yield name

@@ -15,6 +15,7 @@ import pytest
 from bridgedapp.builders.kafka import build_kafka, build_node_pool
 from bridgedapp.models import parse_spec
 
+from tests.conftest import fresh_namespace
 from tests.operator_fixtures import (
     STRIMZI_NS,
     audit_now,
@@ -81,17 +82,10 @@ def deployment_writes(cluster, namespace: str, name: str, after: str) -> list[di
 
 
 @pytest.fixture
-def second_namespace(api: pykube.HTTPClient, namespace: str, wait_until) -> Iterator[str]:
+def second_namespace(api: pykube.HTTPClient, namespace: str) -> Iterator[str]:
     """Another team's namespace, beside the test's own."""
-    name = f"{namespace[:50]}-b"
-    ns = pykube.Namespace(api, {"metadata": {"name": name, "labels": {"bridgedapp.io/test": "true"}}})
-    ns.create()
-    wait_until(
-        lambda: pykube.ServiceAccount.objects(api, namespace=name).get_or_none(name="default"),
-        what=f"ServiceAccount default in {name}",
-    )
-    yield name
-    ns.delete()
+    with fresh_namespace(api, f"{namespace[:50]}-b") as name:
+        yield name
 
 
 # ---- one bridge owner per Deployment ----------------------------------------------------------------------
