@@ -533,8 +533,10 @@ class LocalCluster:
         self._remember_pids()
         return proc.pid
 
-    def restart_component(self, component: str, down_for: float = 0.0) -> int:
-        """Stop one component (SIGTERM, SIGKILL after the grace), keep it down `down_for` seconds, then start
+    def restart_component(
+        self, component: str, down_for: float = 0.0, sig: signal.Signals = signal.SIGTERM
+    ) -> int:
+        """Stop one component (`sig`, SIGKILL after the grace), keep it down `down_for` seconds, then start
         it again as kwokctl did; returns its new pid. kwokctl itself can only stop everything.
 
         A component that exited meanwhile (a controller-manager still starting gives up on an API server
@@ -546,7 +548,7 @@ class LocalCluster:
         if component not in launches:
             raise ClusterError(f"cluster {self.name}: {component} is not running")
         pid = self.pids()[component]
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
         self._wait_pids_gone({component: pid})
         time.sleep(down_for)
         new_pid = self._spawn(component, *launches[component])
@@ -564,6 +566,9 @@ class LocalCluster:
         self.kwokctl("start", "cluster", "--wait", KWOKCTL_WAIT)
         self._remember_pids()
         self._wait_ready()
+        # kwokctl starts kwok-controller beside an API server that is not serving yet; that one never moves a
+        # new pod past Pending (seen: a rollout stuck 120 s after a restart). One started now works.
+        self.restart_component("kwok-controller")
 
     def delete(self) -> None:
         """Delete the cluster and wait until none of its processes is left; safe to call twice."""

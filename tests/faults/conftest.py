@@ -94,8 +94,22 @@ class Operator:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def text(self, start: int = 0) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in self.logs[start:] if p.exists())
+    def mark(self) -> tuple[int, int]:
+        """Where the logs end now: (which log, its size), for `text_since`."""
+        if not self.logs:
+            return (0, 0)
+        last = self.logs[-1]
+        return (len(self.logs) - 1, last.stat().st_size if last.exists() else 0)
+
+    def text_since(self, mark: tuple[int, int]) -> str:
+        """What every run of the operator logged after `mark`."""
+        index, offset = mark
+        parts = []
+        for i, path in enumerate(self.logs[index:], start=index):
+            with path.open("rb") as log:
+                log.seek(offset if i == index else 0)
+                parts.append(log.read().decode(errors="replace"))
+        return "".join(parts)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from tests.operator_fixtures import STRIMZI_NS, bridgedapp_kind, get_bridgedapp,
 
 READY_TIMEOUT = 240  # may include the Strimzi install when this file runs alone
 REPAIR_TIMEOUT = 120
-STRIMZI_REPAIR_TIMEOUT = 30  # the Kafka comes back in about a second
+STRIMZI_REPAIR_TIMEOUT = 20  # the Kafka comes back in about a second
 
 
 def _started(bed: Bed) -> None:
@@ -101,7 +101,7 @@ def test_kafka_deleted_is_recreated(faults_bed: Bed) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="operator bug: the strimzi-cluster-operator Deployment the operator installed, once deleted, is "
-    "never re-applied (the install runs only until it first succeeds); not recreated within 30 s",
+    "never re-applied (the install runs only until it first succeeds); not recreated within 20 s",
 )
 def test_strimzi_deployment_deleted_is_recreated(faults_bed: Bed) -> None:
     api = faults_bed.api
