@@ -101,6 +101,17 @@ class Operator:
         last = self.logs[-1]
         return (len(self.logs) - 1, last.stat().st_size if last.exists() else 0)
 
+    def wait_quiet(self, quiet_for: float = 3.0, timeout: float = 60.0) -> None:
+        """Until the operator (which logs every pass at DEBUG) has logged nothing for `quiet_for` seconds."""
+        deadline = time.monotonic() + timeout
+        seen, since = self.mark(), time.monotonic()
+        while time.monotonic() - since < quiet_for:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the operator kept logging for {timeout:.0f}s", pytrace=False)
+            time.sleep(0.5)
+            if (now := self.mark()) != seen:
+                seen, since = now, time.monotonic()
+
     def text_since(self, mark: tuple[int, int]) -> str:
         """What every run of the operator logged after `mark`."""
         index, offset = mark

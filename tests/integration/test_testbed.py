@@ -400,7 +400,7 @@ def test_an_apiserver_outage_leaves_the_controllers_running_and_stop_kills_only_
             # pods still start after a whole stop/start (a kwok-controller started beside a not-yet-serving
             # API server left every new pod Pending)
             c.kubectl("set", "image", "deployment/after-outage", "app=registry.example/app:2")
-            c.kubectl("rollout", "status", "deployment/after-outage", "--timeout=60s")
+            c.kubectl("rollout", "status", "deployment/after-outage", "--timeout=120s")
             c.delete()
             assert bystander.poll() is None, "delete() killed a process that is not a component"
         finally:
