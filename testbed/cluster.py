@@ -566,9 +566,6 @@ class LocalCluster:
         self.kwokctl("start", "cluster", "--wait", KWOKCTL_WAIT)
         self._remember_pids()
         self._wait_ready()
-        # kwokctl starts kwok-controller beside an API server that is not serving yet; that one never moves a
-        # new pod past Pending (seen: a rollout stuck 120 s after a restart). One started now works.
-        self.restart_component("kwok-controller")
 
     def delete(self) -> None:
         """Delete the cluster and wait until none of its processes is left; safe to call twice."""
