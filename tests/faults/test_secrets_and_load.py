@@ -98,9 +98,16 @@ def test_no_key_password_or_certificate_outside_its_secrets(faults_bed: Bed) -> 
     assert leaks == {}, f"secret material found outside Secrets (first characters only): {leaks}"
 
 
-# ERROR lines the load run may log that are not faults, each explained. None so far: an ERROR or a traceback
-# under load means a handler failed in a way the operator did not expect.
-EXPLAINED_ERRORS: tuple[re.Pattern[str], ...] = ()
+# ERROR lines the load run may log that are not faults, each explained; any other ERROR or traceback under
+# load means something failed in a way the operator did not expect.
+EXPLAINED_ERRORS: tuple[re.Pattern[str], ...] = (
+    # Kopf's own watch of a Strimzi kind, opened right after the operator installed Strimzi's CRDs, gets
+    # 429 "storage is (re)initializing" while the API server sets up the new CRD's storage; Kopf logs that at
+    # ERROR and retries (attempt 1 of 9) a second later. Seen once in the 200-app run (docs/reliability.md).
+    re.compile(
+        r"Request attempt #[1-3]/9 failed; will retry: GET \S+/apis/kafka\.strimzi\.io/.*storage is \(re\)initializing"
+    ),
+)
 
 
 def test_many_apps_at_once_all_ready_and_a_clean_log(faults_bed: Bed) -> None:
