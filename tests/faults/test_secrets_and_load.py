@@ -138,3 +138,21 @@ def test_many_apps_at_once_all_ready_and_a_clean_log(faults_bed: Bed) -> None:
         deleted_in_s=round(deleted_in, 1),
     )
     assert bad == [], "\n".join(bad[:20])
+
+
+def test_the_search_strings_cover_keys_and_passwords() -> None:
+    """The scan is only as good as its search strings: each PEM body line and each password is one."""
+    from testbed.strimzi_sim.ca import new_private_key, private_key_pem
+
+    pem = private_key_pem(new_private_key(2048)).decode()
+    secret = {
+        "data": {
+            "user.key": base64.b64encode(pem.encode()).decode(),
+            "user.password": base64.b64encode(b"s3cr3t-passw0rd").decode(),
+        }
+    }
+    needles = _needles(secret)
+    body = [line for line in pem.splitlines() if not line.startswith("-----")][:-1]  # the last line is short
+    assert body and set(body) <= needles
+    assert "s3cr3t-passw0rd" in needles
+    assert any(n in f"a log line with {body[3]} inside" for n in needles)
