@@ -59,6 +59,14 @@ PORT_OPTIONS = (
 )
 PORT_RANGE = range(32767, 20000, -1)  # below Linux's ephemeral range: no client socket takes them
 
+# One controller-manager and one scheduler per cluster: nothing to elect. With leader election on, both exit
+# once the API server has been unreachable longer than their lease (~15 s), and kwokctl does not restart
+# them, so a test that restarts the API server would go on with no garbage collector or ReplicaSets.
+COMPONENTS_PATCHES = [
+    {"name": name, "extraArgs": [{"key": "leader-elect", "value": "false"}]}
+    for name in ("kube-controller-manager", "kube-scheduler")
+]
+
 
 class ClusterError(RuntimeError):
     """The control plane failed: the message names the component and shows the tail of its log."""
@@ -104,23 +112,22 @@ def _alive(pid: int) -> bool:
 
 
 def _belongs_to(pid: int, cluster_dir: Path) -> bool:
-    """True if the process is one of this cluster's components (guards against pid reuse)."""
-    marker = f"{cluster_dir}/"  # the slash: bridgedapp-1-x must not match bridgedapp-1-xy
+    """True if the process is one of this cluster's components (guards against pid reuse).
+
+    kwokctl runs every component from the cluster's own bin/ folder (symlinks to our binaries), so the
+    program itself must be `<cluster>/bin/<component>`: a mere mention of the folder is not enough (a
+    simulator or an operator started with the cluster's kubeconfig mentions it too, and is not ours to kill).
+    """
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
     except OSError:
         return False
-    if marker in cmdline:
-        return True
-    try:
-        cwd = os.readlink(f"/proc/{pid}/cwd").removesuffix(" (deleted)")
-    except OSError:
-        return False
-    return f"{cwd}/".startswith(marker)
+    binary = Path(argv0)
+    return binary.parent == cluster_dir / "bin" and binary.name in COMPONENTS
 
 
 def _processes_of(cluster_dir: Path) -> dict[str, int]:
-    """Every live process started from this cluster's folder, found by scanning /proc.
+    """Every live component process of this cluster (its program in the cluster's bin/), found by scanning /proc.
 
     Catches what the pid files miss, e.g. a component forked by a kwokctl that was killed before
     it wrote the pid file.
@@ -202,6 +209,7 @@ class LocalCluster:
         self.progress = progress
         self._binaries = binaries
         self._pids_seen: dict[str, int] = {}
+        self.revived: list[str] = []  # components restart_component() had to start again
 
     # ---- paths -------------------------------------------------------------------------------------
     @property
@@ -253,6 +261,7 @@ class LocalCluster:
             "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
             "kind": "KwokctlConfiguration",
             "options": options,
+            "componentsPatches": COMPONENTS_PATCHES,
         }
         owners_dir().mkdir(parents=True, exist_ok=True)
         self._kwokctl_config.write_text(yaml.safe_dump(doc))
@@ -501,6 +510,56 @@ class LocalCluster:
         pids = self.running_pids()
         self.kwokctl("stop", "cluster")
         self._wait_pids_gone(pids)
+
+    def _launch(self, pid: int) -> tuple[list[str], dict[str, str]]:
+        """How kwokctl started a live component: its arguments and environment (read from /proc)."""
+        argv = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        return argv, dict(item.decode(errors="replace").split("=", 1) for item in environ if b"=" in item)
+
+    def _spawn(self, component: str, argv: list[str], env: dict[str, str]) -> int:
+        """Start a component exactly as kwokctl does (its folder, log appended, own session, pid file)."""
+        with (self.logs_dir / f"{component}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # as kwokctl does: not in our process group, not our Ctrl-C
+            )
+        (self.workdir / "pids" / f"{component}.pid").write_text(str(proc.pid))
+        self._remember_pids()
+        return proc.pid
+
+    def restart_component(
+        self, component: str, down_for: float = 0.0, sig: signal.Signals = signal.SIGTERM
+    ) -> int:
+        """Stop one component (`sig`, SIGKILL after the grace), keep it down `down_for` seconds, then start
+        it again as kwokctl did; returns its new pid. kwokctl itself can only stop everything.
+
+        A component that exited meanwhile (a controller-manager still starting gives up on an API server
+        that stays away 10 s) is started again too, and named in `self.revived`.
+        """
+        launches = {
+            c: self._launch(p) for c, p in self.pids().items() if _alive(p) and _belongs_to(p, self.workdir)
+        }
+        if component not in launches:
+            raise ClusterError(f"cluster {self.name}: {component} is not running")
+        pid = self.pids()[component]
+        os.kill(pid, sig)
+        self._wait_pids_gone({component: pid})
+        time.sleep(down_for)
+        new_pid = self._spawn(component, *launches[component])
+        if component == "kube-apiserver":
+            self._wait_ready()
+        for other, launch in launches.items():
+            if other != component and not _alive(self.pids()[other]):
+                self._say(f"{other} exited while {component} was down: starting it again")
+                self._spawn(other, *launch)
+                self.revived.append(other)
+        return new_pid
 
     def start(self) -> None:
         """Start a stopped cluster on the same etcd data; returns once the API server is ready."""

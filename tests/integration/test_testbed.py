@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -357,6 +358,49 @@ def test_restart_keeps_data_and_nothing_outlives_the_context(binaries: Binaries)
     assert not any(_not_zombie(p) for p in second.values())
     assert not workdir.exists()
     assert owner_record(c.name) is None
+
+
+OUTAGE_SECONDS = 25  # longer than the controller-manager's and scheduler's 15 s lease
+
+
+def test_an_apiserver_outage_leaves_the_controllers_running_and_stop_kills_only_components(
+    binaries: Binaries, tmp_path: Path
+) -> None:
+    """Restart tests are honest: after the API server was down 25 s the controller-manager still makes
+    ReplicaSets and the scheduler still runs; and stop()/delete() leave alone a process that only names the
+    cluster's folder (a simulator given its kubeconfig, run from there)."""
+    with LocalCluster(f"{os.getpid()}-outage", nodes=0, binaries=binaries) as c:
+
+        def replicaset_made(name: str) -> None:
+            c.kubectl("create", "deployment", name, "--image=registry.example/app:1")
+            deadline = time.monotonic() + 60
+            while not c.kubectl("get", "replicasets", "-l", f"app={name}", "-o", "name").stdout.strip():
+                assert time.monotonic() < deadline, "no ReplicaSet: the controller-manager is gone"
+                time.sleep(0.5)
+
+        replicaset_made("before-outage")  # the controller-manager is past its start-up
+        before = c.pids()
+        new_pid = c.restart_component("kube-apiserver", down_for=OUTAGE_SECONDS)
+        assert new_pid != before["kube-apiserver"] and c.pids()["kube-apiserver"] == new_pid
+        replicaset_made("after-outage")
+        for component in ("kube-controller-manager", "kube-scheduler"):
+            assert _not_zombie(before[component]), f"{component} exited during the outage"
+            assert c.pids()[component] == before[component]
+        assert c.revived == []
+
+        bystander = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)", f"--kubeconfig={c.kubeconfig}"],
+            cwd=c.workdir,
+        )
+        try:
+            c.stop()
+            assert bystander.poll() is None, "stop() killed a process that is not a component"
+            c.start()
+            c.delete()
+            assert bystander.poll() is None, "delete() killed a process that is not a component"
+        finally:
+            bystander.kill()
+            bystander.wait()
 
 
 OWNER_SCRIPT = """
