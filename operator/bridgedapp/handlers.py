@@ -136,26 +136,27 @@ async def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
     """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread."""
     claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
     for namespace, name in claimed:
-        if not await asyncio.to_thread(_run_claimed, memo, namespace, name):
-            asyncio.get_running_loop().create_task(_retry_later(memo, namespace, name))
+        again = await asyncio.to_thread(_run_claimed, memo, namespace, name)
+        if again is not None:
+            asyncio.get_running_loop().create_task(_run_later(memo, namespace, name, again))
 
 
-async def _retry_later(memo: kopf.Memo, namespace: str, name: str) -> None:
-    """A related-change pass failed (the API server down, a 5xx): no new event may come to run it again, so
-    it runs again itself, backing off, until one succeeds."""
-    failures = memo.failures.get((namespace, name), 1)
-    await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1])
+async def _run_later(memo: kopf.Memo, namespace: str, name: str, delay: float) -> None:
+    """No new event may come to run a related-change pass again (after a failure: the API server down, a 5xx;
+    or while it waits: for the Strimzi install), so it runs again by itself."""
+    await asyncio.sleep(delay)
     await _reconcile_refs(memo, [(namespace, name)])
 
 
 @metrics.observed("related")
-def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> bool:
-    """The claimed pass; False when it failed and must be tried again (a Warning says why, once per streak)."""
+def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> float | None:
+    """The claimed pass; the seconds after which it must run again, or None when it is done. A failure backs
+    off (one Warning per streak); a pass that waits for something looks again when it asked to."""
     try:
         outcome = memo.reconciler.reconcile_claimed(namespace, name)
     except KubeError as err:
         if err.reason == NAMESPACE_TERMINATING:
-            return True  # the app goes with its namespace: nothing left to retry
+            return None  # the app goes with its namespace: nothing left to retry
         metrics.mark("error")
         failures = memo.failures[(namespace, name)] = memo.failures.get((namespace, name), 0) + 1
         log.warning(
@@ -168,11 +169,13 @@ def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> bool:
                 "metadata": {"namespace": namespace, "name": name},
             }
             _post(ref, [Event("Warning", "ReconcileFailed", f"{err}; retrying with backoff.")])
-        return False
+        return RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1]
     memo.failures.pop((namespace, name), None)
-    if outcome is not None and outcome.app is not None:
+    if outcome is None:
+        return None
+    if outcome.app is not None:
         _post(outcome.app, outcome.events)
-    return True
+    return outcome.retry.after if outcome.retry is not None else None
 
 
 def _named(kind: str):  # type: ignore[no-untyped-def]
@@ -190,6 +193,16 @@ async def deployment_changed(
 ) -> None:
     """Drift repair: a Deployment replaced without the sidecar, or created late, is (re)injected."""
     await _reconcile_refs(memo, bridgedapp_refs.get(("Deployment", namespace, name), []))
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=MANAGED_BY_LABELS)
+async def installed_deployment_changed(
+    type: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
+    """The Strimzi operator bridgedapp installed was deleted: every app's pass finds it gone, and the first
+    installs it again (one install, however many passes ask). Nothing else would look until some app changed."""
+    if type == "DELETED":
+        await _reconcile_refs(memo, {ref for key in bridgedapp_refs for ref in bridgedapp_refs[key]})
 
 
 @kopf.on.event(STRIMZI_GROUP, "kafkas", when=_named("Kafka"))

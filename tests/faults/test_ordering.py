@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pykube
-import pytest
 
 from tests.faults.apps import (
     KAFKA,
@@ -98,12 +97,6 @@ def test_kafka_deleted_is_recreated(faults_bed: Bed) -> None:
     report("kafka-deleted", runs=1, kafka_recreated_s=round(kafka_back, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator bug: the operator does not watch the strimzi-cluster-operator Deployment it installed; "
-    "deleted while no BridgedApp pass runs, it is not recreated (seen: not within 20 s; only a later pass of "
-    "some app re-applies the install)",
-)
 def test_strimzi_deployment_deleted_is_recreated(faults_bed: Bed) -> None:
     api = faults_bed.api
     _started(faults_bed)
