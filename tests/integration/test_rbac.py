@@ -88,7 +88,8 @@ def _preinstall_strimzi(cluster: LocalCluster, manifest: Path) -> None:
     cluster.kubectl("create", "namespace", KAFKA_NS, check=False)
     crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
     cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(crds))
-    cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    names = [f"crd/{o['metadata']['name']}" for o in crds]  # by name: `--all` races the list on a busy server
+    cluster.kubectl("wait", "--for=condition=Established", *names, "--timeout=180s", timeout=200)
     rest = [o for o in objects if o["kind"] != "CustomResourceDefinition"]
     cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(rest))
 

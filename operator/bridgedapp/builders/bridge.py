@@ -181,10 +181,15 @@ def _client_extras(spec: BridgedAppSpec, client: str) -> dict[str, str]:
     }[client]
 
 
-def _bridge_option_forbidden(option: str) -> bool:
-    """AbstractConfiguration.filterForbidden with KafkaBridgeSpec's prefixes and options (case-insensitive)."""
+def _bridge_option_forbidden(option: str, value: object = "") -> bool:
+    """AbstractConfiguration.filterForbidden with KafkaBridgeSpec's prefixes and options (case-insensitive),
+    and, as for the clients' options, no config-provider reference in a value."""
     lowered = option.lower()
-    return lowered.startswith(_BRIDGE_FORBIDDEN_PREFIXES) or lowered in _BRIDGE_FORBIDDEN_OPTIONS
+    return (
+        lowered.startswith(_BRIDGE_FORBIDDEN_PREFIXES)
+        or lowered in _BRIDGE_FORBIDDEN_OPTIONS
+        or _PROVIDER_REFERENCE in str(value)
+    )
 
 
 def ignored_client_options(spec: BridgedAppSpec) -> list[str]:
@@ -196,12 +201,15 @@ def ignored_client_options(spec: BridgedAppSpec) -> list[str]:
         for option, value in _client_extras(spec, client).items()
         if _is_forbidden(client, option, value)
     ]
-    return sorted(client + [option for option in spec.bridge.config if _bridge_option_forbidden(option)])
+    bridge = [
+        option for option, value in spec.bridge.config.items() if _bridge_option_forbidden(option, value)
+    ]
+    return sorted(client + bridge)
 
 
 def _user_block(spec: BridgedAppSpec) -> list[str]:
     """KafkaBridgeConfigurationBuilder.withUserConfiguration: spec.bridge.config minus the forbidden, sorted."""
-    allowed = {k: v for k, v in spec.bridge.config.items() if not _bridge_option_forbidden(k)}
+    allowed = {k: v for k, v in spec.bridge.config.items() if not _bridge_option_forbidden(k, v)}
     if not allowed:
         return []
     return ["", *_section("User provided configuration"), *(_line(k, allowed[k]) for k in sorted(allowed))]
