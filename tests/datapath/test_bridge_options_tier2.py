@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from bridgedapp.builders import bridge as bridge_builder
 from bridgedapp.builders import sidecar
-from bridgedapp.builders.user import acls
+from bridgedapp.builders.user import acls, group_prefix
 from bridgedapp.models import BRIDGE_METRICS_PORT, parse_spec
 
 from testbed.bridge import RealBridge
@@ -92,7 +92,9 @@ def options_bridge(
         }
     )
     identity = make_identity(f"shop.{APP}-{uuid.uuid4().hex[:6]}")
-    broker.set_user_acls(identity.name, acls(spec, app_name=APP))
+    broker.set_user_acls(
+        identity.name, acls(spec, group=group_prefix(spec, app_namespace="shop", app_name=APP))
+    )
     properties = bridge_builder.build_properties(spec, bridge_id=APP, bootstrap=broker.bootstrap)
     logging = bridge_builder.build_logging(spec)
     assert logging is not None
@@ -111,7 +113,7 @@ def test_metrics_answer_from_outside_loopback_while_the_api_does_not(
     bridge, topic, _ = options_bridge
     status, body = bridge.produce(topic, ["one"])
     assert status == 200 and "error_code" not in body["offsets"][0], body
-    group = f"{APP}-metrics"
+    group = f"shop.{APP}-metrics"  # inside the default prefix <namespace>.<name> the fixture's ACL grants
     assert bridge.create_consumer(group, "c1", {"auto.offset.reset": "earliest"})[0] == 200
     assert bridge.subscribe(group, "c1", [topic])[0] == 204
     for _ in range(10):  # the first polls only join the group
