@@ -26,6 +26,7 @@ from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.lifecycle import die_with_parent
 from testbed.toolchain import Binaries
+from tests.conftest import _wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 FAULTS_DIR = Path(__file__).resolve().parent
@@ -176,17 +177,6 @@ def faults_bed(
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
-    """Poll until truthy; fail naming `what` (and what the predicate last explained) on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            explain = getattr(predicate, "explain", None)
-            pytest.fail(
-                f"timed out after {timeout:.0f}s waiting for {what}"
-                + (f"\n{explain()}" if callable(explain) else ""),
-                pytrace=False,
-            )
-        time.sleep(interval)
+    """Poll until truthy; fail naming `what` (and what the predicate last explained) on timeout: the
+    integration tier's `wait_until`, with the positional arguments these scenarios read best with."""
+    return _wait_until(predicate, timeout=timeout, what=what, interval=interval)
