@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bridgedapp import reasons as r
+from bridgedapp.reasons import DELETING, IN_PROGRESS, PAUSED
+
 STRIMZI_READY = "StrimziReady"
 KAFKA_READY = "KafkaReady"
 TOPICS_READY = "TopicsReady"
@@ -21,14 +24,6 @@ READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
 
-# Reasons decided here (the rest come with the step that reports them).
-DEPLOYMENT_ALREADY_BRIDGED = "DeploymentAlreadyBridged"  # another BridgedApp owns the Deployment's sidecar
-OPERATOR_OWNED_DEPLOYMENT = "OperatorOwnedDeployment"  # e.g. the Strimzi operator bridgedapp installed
-REFUSED = "Refused"  # the API server refused a write as invalid (400/422): the spec must change
-PENDING_WHILE_PAUSED = "PendingWhilePaused"  # paused: the objects differ from the spec and are left so
-PAUSED = "Paused"
-RESUMED = "Resumed"
-DELETING = "Deleting"
 PAUSED_MESSAGE = "spec.paused is true: the operator observes and reports but changes nothing."
 
 PHASE_PAUSED = "Paused"
@@ -72,13 +67,6 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# False for now and resolving by itself (an install, Strimzi catching up, pods rolling): an admin is told as
-# news (a Normal event), not as a Warning. Any other False reason is a problem worth a Warning.
-IN_PROGRESS = frozenset(
-    {"Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut", PENDING_WHILE_PAUSED, DELETING}
-)
-
-
 def event_type(status: str, reason: str) -> str:
     """The Kubernetes event type announcing a condition's change to `status` with `reason`."""
     return "Warning" if status == "False" and reason not in IN_PROGRESS else "Normal"
@@ -86,7 +74,7 @@ def event_type(status: str, reason: str) -> str:
 
 def waiting(type_: str, on: str) -> Check:
     """A component that cannot be judged until an earlier one is ready."""
-    return Check(type_, None, f"WaitingFor{on}", f"Waiting for {on} to become ready first.")
+    return Check(type_, None, r.waiting_for(on), f"Waiting for {on} to become ready first.")
 
 
 def first_per_type(checks: list[Check]) -> list[Check]:
@@ -113,9 +101,9 @@ def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Chec
     stalled = [c for c in failing if c.stalled]
     if not failing and not missing:
         return (
-            Check(READY, True, "AllReady", "The bridge is injected and every dependency is ready."),
-            Check(RECONCILING, False, "Reconciled", "Nothing left to do."),
-            Check(STALLED, False, "NotStalled", ""),
+            Check(READY, True, r.ALL_READY, "The bridge is injected and every dependency is ready."),
+            Check(RECONCILING, False, r.RECONCILED, "Nothing left to do."),
+            Check(STALLED, False, r.NOT_STALLED, ""),
             "Ready",
         )
     first = stalled[0] if stalled else failing[0] if failing else waiting(missing[0], "Reconcile")
@@ -123,7 +111,7 @@ def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Chec
     if stalled:
         return (
             ready,
-            Check(RECONCILING, False, "Stalled", "Progress needs the action named in Stalled."),
+            Check(RECONCILING, False, r.STALLED, "Progress needs the action named in Stalled."),
             Check(STALLED, True, first.reason, f"{first.type}: {first.message}"),
             "Degraded",
         )
@@ -132,7 +120,7 @@ def summarize(checks: list[Check], *, paused: bool = False) -> tuple[Check, Chec
     return (
         ready,
         Check(RECONCILING, True, first.reason, f"{first.type}: {first.message}"),
-        Check(STALLED, False, "NotStalled", ""),
+        Check(STALLED, False, r.NOT_STALLED, ""),
         phase,
     )
 
@@ -184,22 +172,49 @@ def build_status(
     return status
 
 
+def _with_summary(
+    current: dict[str, Any], summary: list[Check], *, generation: int, now: str | None
+) -> list[dict[str, Any]]:
+    """The components' conditions as last seen, with a new summary (Ready, Reconciling, Stalled)."""
+    kept = [c for c in current.get("conditions", []) if c.get("type") not in (READY, RECONCILING, STALLED)]
+    merged = merge_conditions(current.get("conditions", []), summary, generation=generation, now=now)
+    order = {t: i for i, t in enumerate(ALL_TYPES)}
+    return sorted([*kept, *merged], key=lambda c: order.get(c["type"], len(order)))
+
+
 def deleting_status(
     current: dict[str, Any] | None, *, generation: int, now: str | None = None
 ) -> dict[str, Any]:
     """The status while the finalizer runs: the components as last seen, Ready False, phase Deleting."""
     current = current or {}
     message = "The BridgedApp is being deleted: the operator removes what it added (topics and data stay)."
-    kept = [c for c in current.get("conditions", []) if c.get("type") not in (READY, RECONCILING, STALLED)]
     summary = [
         Check(READY, False, DELETING, message),
         Check(RECONCILING, True, DELETING, message),
-        Check(STALLED, False, "NotStalled", ""),
+        Check(STALLED, False, r.NOT_STALLED, ""),
     ]
-    merged = merge_conditions(current.get("conditions", []), summary, generation=generation, now=now)
-    order = {t: i for i, t in enumerate(ALL_TYPES)}
-    conditions = sorted([*kept, *merged], key=lambda c: order.get(c["type"], len(order)))
+    conditions = _with_summary(current, summary, generation=generation, now=now)
     return {"phase": PHASE_DELETING, "conditions": conditions}
+
+
+def invalid_spec_status(
+    current: dict[str, Any] | None, problem: str, *, generation: int, now: str | None = None
+) -> dict[str, Any]:
+    """The stored spec does not validate (`problem` names the fields): nothing can be judged, so the
+    components stay as last seen; Ready False and Stalled True say what to fix; the extras stay."""
+    current = current or {}
+    message = f"{problem}. Fix the BridgedApp."
+    summary = [
+        Check(READY, False, r.INVALID_SPEC, message),
+        Check(RECONCILING, False, r.STALLED, "Progress needs the action named in Stalled."),
+        Check(STALLED, True, r.INVALID_SPEC, message),
+    ]
+    status = {
+        "observedGeneration": generation,
+        "phase": "Degraded",
+        "conditions": _with_summary(current, summary, generation=generation, now=now),
+    }
+    return {**status, **{k: current[k] for k in ("strimzi", "kafka", "bridge") if current.get(k)}}
 
 
 def transitions(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:

@@ -19,14 +19,14 @@ from typing import Any
 
 from bridgedapp import BRIDGED_BY_ANNOTATION, GROUP, KIND, SIDECAR_NAME, VERSION
 from bridgedapp import conditions as c
+from bridgedapp import reasons as r
 from bridgedapp.builders import topics as topic_builder
 from bridgedapp.builders import user as user_builder
-from bridgedapp.builders.kafka import node_pool_name
+from bridgedapp.builders.kafka import STRIMZI_GROUP, node_pool_name
 from bridgedapp.builders.strimzi_readiness import readiness
 from bridgedapp.models import BridgedAppSpec, parse_spec
 
 APP_API = f"{GROUP}/{VERSION}"
-STRIMZI_GROUP = "kafka.strimzi.io"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 LOG_LINES = 10
 EXIT_READY = 0
@@ -34,19 +34,19 @@ EXIT_NOT_READY = 1
 
 # What to do, per condition reason (the message says what is wrong; this says what a person does about it).
 ADVICE: dict[str, str] = {
-    "DeploymentNotFound": "create the Deployment, or set spec.deploymentName to an existing one",
-    "NameConflict": "rename the app's container or volume that uses a kafka-bridge name",
-    "PodConflict": "free the bridge's ports in the app's containers, or choose another spec.bridge.http.port",
-    "Conflict": "remove the named fields from the other field manager's manifest (the operator never forces)",
-    "NativeSidecarUnsupported": "set spec.bridge.nativeSidecar to Auto or Never, or upgrade the cluster",
-    "DeploymentAlreadyBridged": "one BridgedApp per Deployment: delete this one or point it at another "
+    r.DEPLOYMENT_NOT_FOUND: "create the Deployment, or set spec.deploymentName to an existing one",
+    r.NAME_CONFLICT: "rename the app's container or volume that uses a kafka-bridge name",
+    r.POD_CONFLICT: "free the bridge's ports in the app's containers, or choose another spec.bridge.http.port",
+    r.CONFLICT: "remove the named fields from the other field manager's manifest (the operator never forces)",
+    r.NATIVE_SIDECAR_UNSUPPORTED: "set spec.bridge.nativeSidecar to Auto or Never, or upgrade the cluster",
+    r.DEPLOYMENT_ALREADY_BRIDGED: "one BridgedApp per Deployment: delete this one or point it at another "
     "Deployment",
-    "NamespaceNotWatched": "add this namespace to the Strimzi cluster operator's watched namespaces",
-    "ReconciliationPaused": "remove the strimzi.io/pause-reconciliation annotation from the Strimzi object",
-    "PodsNotAvailable": "read the pod and ReplicaSet events below",
-    "Paused": "set spec.paused: false to let the operator act",
+    r.NAMESPACE_NOT_WATCHED: "add this namespace to the Strimzi cluster operator's watched namespaces",
+    r.RESOURCE_PAUSED: "remove the strimzi.io/pause-reconciliation annotation from the Strimzi object",
+    r.PODS_NOT_AVAILABLE: "read the pod and ReplicaSet events below",
+    r.PAUSED: "set spec.paused: false to let the operator act",
 }
-WAITS = ("Installing", "WaitingForStrimzi", "RolloutPending", "RollingOut", "WaitingForCredentials")
+WAITS = (*r.IN_PROGRESS, r.WAITING_FOR_CREDENTIALS)
 
 
 @dataclass
@@ -196,7 +196,7 @@ def _deployment_lines(facts: Facts, spec: BridgedAppSpec) -> list[str]:
             f"  X the sidecar of Deployment {where} belongs to another BridgedApp: {facts.namespace}/{owner} "
             f"(annotation {BRIDGED_BY_ANNOTATION})"
         )
-        lines.append(f"      -> {ADVICE['DeploymentAlreadyBridged']}")
+        lines.append(f"      -> {ADVICE[r.DEPLOYMENT_ALREADY_BRIDGED]}")
     if facts.replica_set is not None:
         rs = facts.replica_set["metadata"]
         revision = (rs.get("annotations") or {}).get(REVISION_ANNOTATION, "?")

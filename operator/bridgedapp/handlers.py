@@ -26,16 +26,21 @@ from bridgedapp import (
     metrics,
     waiting,
 )
+from bridgedapp import reasons as r
+from bridgedapp.builders.kafka import STRIMZI_GROUP, cluster_ca_cert_name
+from bridgedapp.cache import WatchCache, only_status_changed
 from bridgedapp.conditions import bounded
 from bridgedapp.diffbase import SpecDigestStorage
+from bridgedapp.index import RefKey, references
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
-from bridgedapp.reconciler import Event, Outcome, Reconciler, references
+from bridgedapp.plan import Event
+from bridgedapp.reconciler import Outcome, Reconciler
 from bridgedapp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STRIMZI_GROUP = "kafka.strimzi.io"
 DELETE_RETRIES = 5
+CONSISTENCY_TIMEOUT = 60.0  # seconds; see configure()
 
 
 MAX_EVENT_MESSAGE = 1024  # events.k8s.io caps a note at 1 kB; a person reads one line
@@ -63,8 +68,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     waiting.install()  # a retry that only waits for Strimzi's install is logged at INFO
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 8
+    # After its own patch Kopf waits for the patched version to come back through the watch before handling
+    # the object again; under load the stream lags more than the default 5 s and Kopf then re-ran the
+    # creation handler on the outdated body (a full pass and a patch for 900 of 1,000 apps, issue 10).
+    settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
     operator_settings = getattr(memo, "settings", None) or Settings.from_env()
     kube = Kube.from_env()
+    kube.cache = memo.cache = WatchCache()  # fed by every watch below: a steady pass reads memory
     memo.settings = operator_settings
     memo.reconciler = Reconciler(kube, operator_settings)
     memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
@@ -88,7 +98,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 @kopf.index(GROUP, VERSION, PLURAL)
-def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[tuple[str, ...], tuple[str, str]]:
+def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[RefKey, tuple[str, str]]:
     """Keys under which related objects find their BridgedApps: (kind, namespace, name) -> (ns, app)."""
     return references(dict(body), memo.settings.strimzi_namespace)
 
@@ -125,18 +135,19 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
         meta = body.metadata
         log.error("cleanup of %s/%s gave up after %d retries: %s", meta.namespace, meta.name, retry, err)
         kopf.warn(
-            app, reason="CleanupIncomplete", message=f"Gave up cleaning up after {retry} retries: {err}"
+            app, reason=r.CLEANUP_INCOMPLETE, message=f"Gave up cleaning up after {retry} retries: {err}"
         )
 
 
 # ---- related objects: each change re-reconciles the BridgedApps that use it ------------------------------
 
 
-async def _reconcile_refs(memo: kopf.Memo, refs: Any) -> None:
-    """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread."""
+async def _reconcile_refs(memo: kopf.Memo, refs: Any, *, rolled: dict[str, Any] | None = None) -> None:
+    """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread.
+    `rolled`: only this Deployment's status changed, so only its availability is looked at."""
     claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
     for namespace, name in claimed:
-        again = await asyncio.to_thread(_run_claimed, memo, namespace, name)
+        again = await asyncio.to_thread(_run_claimed, memo, namespace, name, rolled)
         if again is not None:
             asyncio.get_running_loop().create_task(_run_later(memo, namespace, name, again))
 
@@ -149,11 +160,17 @@ async def _run_later(memo: kopf.Memo, namespace: str, name: str, delay: float) -
 
 
 @metrics.observed("related")
-def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> float | None:
+def _run_claimed(
+    memo: kopf.Memo, namespace: str, name: str, rolled: dict[str, Any] | None = None
+) -> float | None:
     """The claimed pass; the seconds after which it must run again, or None when it is done. A failure backs
     off (one Warning per streak); a pass that waits for something looks again when it asked to."""
     try:
-        outcome = memo.reconciler.reconcile_claimed(namespace, name)
+        outcome = (
+            memo.reconciler.reconcile_claimed(namespace, name)
+            if rolled is None
+            else memo.reconciler.availability_claimed(namespace, name, rolled)
+        )
     except KubeError as err:
         if err.reason == NAMESPACE_TERMINATING:
             return None  # the app goes with its namespace: nothing left to retry
@@ -168,7 +185,7 @@ def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> float | None:
                 "kind": KIND,
                 "metadata": {"namespace": namespace, "name": name},
             }
-            _post(ref, [Event("Warning", "ReconcileFailed", f"{err}; retrying with backoff.")])
+            _post(ref, [Event("Warning", r.RECONCILE_FAILED, f"{err}; retrying with backoff.")])
         return RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1]
     memo.failures.pop((namespace, name), None)
     if outcome is None:
@@ -178,21 +195,36 @@ def _run_claimed(memo: kopf.Memo, namespace: str, name: str) -> float | None:
     return outcome.retry.after if outcome.retry is not None else None
 
 
-def _named(kind: str):  # type: ignore[no-untyped-def]
-    """A Kopf `when=` filter: only objects some BridgedApp refers to."""
+async def _related(
+    kind: str, type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo
+) -> None:
+    """A watched object changed: record it (the cache keeps only objects a pass has read), then run a pass
+    for each BridgedApp that refers to it."""
+    meta = body.get("metadata") or {}
+    before = memo.cache.lookup(kind, meta.get("namespace"), meta.get("name", ""))[1]
+    memo.cache.watched(type, body)
+    key = (
+        RefKey.namespace_key(meta.get("name", ""))
+        if kind == "Namespace"
+        else RefKey(kind, meta.get("namespace", ""), meta.get("name", ""))
+    )
+    if key in bridgedapp_refs:
+        status_only = kind == "Deployment" and type != "DELETED" and only_status_changed(before, dict(body))
+        await _reconcile_refs(memo, bridgedapp_refs[key], rolled=dict(body) if status_only else None)
 
-    def when(namespace: str, name: str, bridgedapp_refs: kopf.Index, **_: Any) -> bool:
-        return (kind, namespace, name) in bridgedapp_refs
 
-    return when
+@kopf.on.event(GROUP, VERSION, PLURAL)
+def bridgedapp_seen(type: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every BridgedApp event is recorded: a pass reads its app from the cache (its deletion included)."""
+    memo.cache.watched(type, body)
 
 
-@kopf.on.event("apps", "v1", "deployments", when=_named("Deployment"))
+@kopf.on.event("apps", "v1", "deployments")
 async def deployment_changed(
-    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Drift repair: a Deployment replaced without the sidecar, or created late, is (re)injected."""
-    await _reconcile_refs(memo, bridgedapp_refs.get(("Deployment", namespace, name), []))
+    await _related("Deployment", type, body, bridgedapp_refs, memo)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=MANAGED_BY_LABELS)
@@ -205,48 +237,56 @@ async def installed_deployment_changed(
         await _reconcile_refs(memo, {ref for key in bridgedapp_refs for ref in bridgedapp_refs[key]})
 
 
-@kopf.on.event(STRIMZI_GROUP, "kafkas", when=_named("Kafka"))
+@kopf.on.event(STRIMZI_GROUP, "kafkas")
 async def kafka_changed(
-    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
-    await _reconcile_refs(memo, bridgedapp_refs.get(("Kafka", namespace, name), []))
+    await _related("Kafka", type, body, bridgedapp_refs, memo)
 
 
-@kopf.on.event(STRIMZI_GROUP, "kafkausers", when=_named("KafkaUser"))
+@kopf.on.event(STRIMZI_GROUP, "kafkausers")
 async def user_changed(
-    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
-    await _reconcile_refs(memo, bridgedapp_refs.get(("KafkaUser", namespace, name), []))
+    await _related("KafkaUser", type, body, bridgedapp_refs, memo)
 
 
-@kopf.on.event(STRIMZI_GROUP, "kafkatopics", when=_named("KafkaTopic"))
+@kopf.on.event(STRIMZI_GROUP, "kafkatopics")
 async def topic_changed(
-    namespace: str, name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Strimzi reconciled a topic, or its owner changed whom it is shared with: every app using it looks."""
-    await _reconcile_refs(memo, bridgedapp_refs.get(("KafkaTopic", namespace, name), []))
+    await _related("KafkaTopic", type, body, bridgedapp_refs, memo)
 
 
-@kopf.on.event(
-    "", "v1", "namespaces", when=lambda name, bridgedapp_refs, **_: ("Namespace", name) in bridgedapp_refs
-)
-async def namespace_changed(name: str, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any) -> None:
+@kopf.on.event("", "v1", "namespaces")
+async def namespace_changed(
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+) -> None:
     """A cluster admin granted or revoked an allowance (annotations on the namespace): its apps look again."""
-    await _reconcile_refs(memo, bridgedapp_refs.get(("Namespace", name), []))
+    await _related("Namespace", type, body, bridgedapp_refs, memo)
 
 
 @kopf.on.event("", "v1", "secrets", labels={"strimzi.io/kind": kopf.PRESENT})
 async def strimzi_secret_changed(
-    namespace: str, name: str, labels: kopf.Labels, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str,
+    body: kopf.Body,
+    namespace: str,
+    name: str,
+    labels: kopf.Labels,
+    bridgedapp_refs: kopf.Index,
+    memo: kopf.Memo,
+    **_: Any,
 ) -> None:
     """Strimzi issued or rotated a certificate: re-mirror it (the config hash then rolls the pods)."""
+    memo.cache.watched(type, body)
     if labels.get("strimzi.io/kind") == "KafkaUser":
-        refs = bridgedapp_refs.get(("KafkaUser", namespace, name), [])
+        refs = bridgedapp_refs.get(RefKey("KafkaUser", namespace, name), [])
     else:
         cluster = labels.get("strimzi.io/cluster", "")
         refs = (
-            bridgedapp_refs.get(("Kafka", namespace, cluster), [])
-            if name == f"{cluster}-cluster-ca-cert"
+            bridgedapp_refs.get(RefKey("Kafka", namespace, cluster), [])
+            if name == cluster_ca_cert_name(cluster)
             else []
         )
     await _reconcile_refs(memo, refs)
@@ -255,11 +295,12 @@ async def strimzi_secret_changed(
 @kopf.on.event("", "v1", "secrets", labels=MANAGED_BY_LABELS)
 @kopf.on.event("", "v1", "configmaps", labels=MANAGED_BY_LABELS)
 async def owned_object_changed(
-    body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
+    type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Someone edited or deleted the mirrored Secret or the bridge ConfigMap: put it back."""
+    memo.cache.watched(type, body)
     for ref in body.metadata.get("ownerReferences", []):
         if ref.get("kind") == "BridgedApp":
             await _reconcile_refs(
-                memo, bridgedapp_refs.get(("Owned", body.metadata.namespace, ref["name"]), [])
+                memo, bridgedapp_refs.get(RefKey("Owned", body.metadata.namespace, ref["name"]), [])
             )

@@ -32,6 +32,8 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
 from bridgedapp import FIELD_MANAGER, metrics
+from bridgedapp.builders.sidecar import parse_server_version
+from bridgedapp.cache import WATCHED_KINDS, WatchCache
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,8 @@ class Kube:
         self._lock = threading.RLock()
         self._resources: dict[tuple[str, str], Resource] = {}
         self._server_version: tuple[int, int] | None = None
+        # The running operator's watches feed this (handlers.py); then reads of watched kinds are memory.
+        self.cache: WatchCache | None = None
 
     @classmethod
     def from_env(cls, kubeconfig: str | None = None) -> Kube:
@@ -187,10 +191,7 @@ class Kube:
         enough to justify a GET /version on every pass."""
         if self._server_version is None:
             info = k8s_client.VersionApi(self.api_client).get_code()
-            self._server_version = (
-                int(re.sub(r"\D.*$", "", info.major)),
-                int(re.sub(r"\D.*$", "", info.minor)),
-            )
+            self._server_version = parse_server_version(info.major, info.minor)
         return self._server_version
 
     def served_versions(self, group: str, *, refresh: bool = False) -> builtins.list[str]:
@@ -242,7 +243,20 @@ class Kube:
         return json.loads(resp.data) if resp.data else {}
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Obj | None:
-        """The object, or None when it does not exist (also when the server does not serve its kind)."""
+        """The object, or None when it does not exist (also when the server does not serve its kind).
+
+        With a cache (`self.cache`), a watched kind is read from it; a miss is a GET whose answer is recorded.
+        """
+        if self.cache is None or kind not in WATCHED_KINDS:
+            return self._get(api_version, kind, name, namespace)
+        known, obj = self.cache.lookup(kind, namespace, name)
+        if known:
+            return obj
+        obj = self._get(api_version, kind, name, namespace)
+        self.cache.fetched(kind, namespace, name, {"kind": kind, **obj} if obj is not None else None)
+        return obj
+
+    def _get(self, api_version: str, kind: str, name: str, namespace: str | None) -> Obj | None:
         log.debug("get %s", _target(kind, name, namespace))
         try:
             resource = self._resource(api_version, kind)
@@ -305,7 +319,7 @@ class Kube:
         resource = self._resource(obj["apiVersion"], kind)
         target = _target(kind, name, namespace if resource.namespaced else None)
         log.debug("apply %s (manager %s, force %s)", target, field_manager, force)
-        return self._request(
+        result = self._request(
             "patch",
             resource.path(name=name, namespace=namespace if resource.namespaced else None),
             target,
@@ -315,6 +329,13 @@ class Kube:
             field_manager=field_manager,
             force_conflicts=force,
         )
+        self._record(kind, result)
+        return result
+
+    def _record(self, kind: str, result: Obj) -> None:
+        """A write's answer is as fresh as a GET: the cache holds it."""
+        if self.cache is not None and kind in WATCHED_KINDS and result:
+            self.cache.remember({"kind": kind, **result})
 
     def create_if_absent(self, obj: Obj, *, field_manager: str = FIELD_MANAGER) -> tuple[Obj, bool]:
         """Create the object unless one of that name exists: (object, True) if created, (existing, False)."""
@@ -361,6 +382,9 @@ class Kube:
             if exc.status_code == 404:
                 return False
             raise
+        finally:
+            if self.cache is not None:  # it may linger with finalizers: read it again when asked
+                self.cache.forget(kind, namespace, name)
         return True
 
     def patch_status(self, api_version: str, kind: str, name: str, namespace: str | None, status: Obj) -> Obj:
@@ -368,7 +392,7 @@ class Kube:
         resource = self._resource(api_version, kind)
         target = _target(kind, name, namespace) + " status"
         log.debug("patch %s", target)
-        return self._request(
+        result = self._request(
             "patch",
             resource.path(name=name, namespace=namespace) + "/status",
             target,
@@ -376,6 +400,8 @@ class Kube:
             content_type=MERGE_PATCH,
             field_manager=FIELD_MANAGER,
         )
+        self._record(kind, result)
+        return result
 
     def patch_merge(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Obj) -> Obj:
         """JSON merge patch of the main resource (annotations, finalizers...)."""

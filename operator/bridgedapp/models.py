@@ -22,6 +22,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -783,6 +784,23 @@ def parse_spec(spec: Any) -> BridgedAppSpec:
     """
     plain = dict(spec) if isinstance(spec, Mapping) else spec
     return BridgedAppSpec.model_validate_json(json.dumps(plain, default=_plain), strict=True)
+
+
+def spec_problems(error: ValidationError) -> list[str]:
+    """One "spec.<field>: <message>" per problem, each field as it is written in YAML (spec.bridge.http.port).
+
+    A cross-field (CEL) rule fails as "Value error, .<field>: <message>" on its parent object: the field path
+    is moved into the location, so it reads like the API server's message.
+    """
+    lines = []
+    for problem in error.errors():
+        where = ".".join(["spec", *(str(part) for part in problem["loc"])])
+        message = str(problem["msg"])
+        cel = re.match(r"Value error, (\.[A-Za-z0-9_.]+): (.*)", message, re.DOTALL)
+        if cel:
+            where, message = where + cel.group(1), cel.group(2)
+        lines.append(f"{where}: {message}")
+    return lines
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridgedapp import CONFIG_HASH_ANNOTATION, SIDECAR_NAME
+from bridgedapp import reasons as r
 
 
 def is_subset(desired: Any, current: Any) -> bool:
@@ -78,23 +79,27 @@ def rollout(deployment: dict[str, Any], config_hash: str) -> tuple[bool, str, st
     name = meta["name"]
     annotations = spec.get("template", {}).get("metadata", {}).get("annotations") or {}
     if annotations.get(CONFIG_HASH_ANNOTATION) != config_hash:
-        return False, "NotInjected", f"Deployment {name} does not carry the current bridge configuration yet."
+        return (
+            False,
+            r.NOT_INJECTED,
+            f"Deployment {name} does not carry the current bridge configuration yet.",
+        )
     if status.get("observedGeneration", 0) < meta.get("generation", 0):
         return (
             False,
-            "RolloutPending",
+            r.ROLLOUT_PENDING,
             f"Waiting for the Deployment controller to observe {name}'s new template.",
         )
     wanted = spec.get("replicas", 1)
     updated, available = status.get("updatedReplicas", 0), status.get("availableReplicas", 0)
     if updated < wanted:
-        return False, "RollingOut", f"{updated} of {wanted} pods of {name} run the injected template."
+        return False, r.ROLLING_OUT, f"{updated} of {wanted} pods of {name} run the injected template."
     if status.get("replicas", 0) > updated:
-        return False, "RollingOut", f"Old pods of {name} are still terminating."
+        return False, r.ROLLING_OUT, f"Old pods of {name} are still terminating."
     if available < wanted:
         return (
             False,
-            "PodsNotAvailable",
+            r.PODS_NOT_AVAILABLE,
             f"{available} of {wanted} pods of {name} are available; check their events.",
         )
-    return True, "Available", f"All {wanted} pods of {name} run with the bridge."
+    return True, r.AVAILABLE, f"All {wanted} pods of {name} run with the bridge."

@@ -10,7 +10,6 @@ config hash are exact. The user's private key is never printed: its value is lef
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,12 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from bridgedapp import GROUP, KIND, LABEL_PREFIX
+from bridgedapp import reasons as r
 from bridgedapp.builders import bridge, sidecar
-from bridgedapp.builders.common import owner_value
-from bridgedapp.builders.kafka import build_kafka, build_node_pool, cluster_ca_cert_name
-from bridgedapp.builders.topics import build_topics
-from bridgedapp.builders.user import build_user
-from bridgedapp.models import BridgedAppSpec, parse_spec
+from bridgedapp.builders import user as user_builder
+from bridgedapp.builders.kafka import API_V1, cluster_ca_cert_name
+from bridgedapp.models import BridgedAppSpec, parse_spec, spec_problems
+from bridgedapp.plan import World, plan
+from bridgedapp.strimzi import StrimziInfo
 
 PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
 RENDER_NOTE_ANNOTATION = f"{LABEL_PREFIX}render-note"
@@ -54,20 +54,8 @@ def _is_bridged_app(obj: dict[str, Any]) -> bool:
 
 
 def _spec_error(app_id: str, error: ValidationError) -> RenderError:
-    """One line per problem, each naming the field as it is written in YAML (spec.bridge.port).
-
-    A cross-field (CEL) rule fails as "Value error, .<field>: <message>" on its parent object: the field
-    path is moved into the location, so it reads like the API server's message.
-    """
-    lines = []
-    for problem in error.errors():
-        where = ".".join(["spec", *(str(part) for part in problem["loc"])])
-        message = str(problem["msg"])
-        cel = re.match(r"Value error, (\.[A-Za-z0-9_.]+): (.*)", message, re.DOTALL)
-        if cel:
-            where, message = where + cel.group(1), cel.group(2)
-        lines.append(f"BridgedApp {app_id}: {where}: {message}")
-    return RenderError("\n".join(lines))
+    """One line per problem, each naming the field as it is written in YAML (spec.bridge.http.port)."""
+    return RenderError("\n".join(f"BridgedApp {app_id}: {line}" for line in spec_problems(error)))
 
 
 def _validated(app: dict[str, Any]) -> BridgedAppSpec:
@@ -81,39 +69,6 @@ def _validated(app: dict[str, Any]) -> BridgedAppSpec:
         raise _spec_error(app_id, exc) from None
 
 
-def _credentials(
-    app: dict[str, Any],
-    spec: BridgedAppSpec,
-    kafka_ns: str,
-    user_name: str,
-    secrets: dict[tuple[str, str], Any],
-) -> tuple[dict[str, Any], str | None]:
-    """The credentials Secret, from Strimzi's Secrets when given (key redacted), else keys without data."""
-    user_secret = secrets.get((kafka_ns, user_name))
-    ca_secret = secrets.get((kafka_ns, cluster_ca_cert_name(spec.kafka.cluster_name)))
-    app_id = f"{app['metadata']['namespace']}/{app['metadata']['name']}"
-    if user_secret is not None and ca_secret is not None:
-        try:
-            real = bridge.build_credentials_secret(app, user_secret=user_secret, cluster_ca_secret=ca_secret)
-        except bridge.CredentialsError as exc:
-            raise RenderError(f"BridgedApp {app_id}: {exc}") from None
-        return real, None
-    secret = bridge.build_credentials_secret_shell(app)
-    missing = [
-        f"{kafka_ns}/{name}"
-        for name, found in (
-            (user_name, user_secret),
-            (cluster_ca_cert_name(spec.kafka.cluster_name), ca_secret),
-        )
-        if found is None
-    ]
-    note = (
-        f"BridgedApp {app_id}: Secret {secret['metadata']['name']} is shown without data: the operator fills it "
-        f"from Strimzi's Secrets {', '.join(missing)} (pass them with -f for the exact content and config hash)"
-    )
-    return secret, note
-
-
 def _redacted(secret: dict[str, Any]) -> dict[str, Any]:
     shown = {**secret, "metadata": {**secret["metadata"]}, "data": dict(secret["data"])}
     shown["data"][bridge.USER_KEY_KEY] = ""
@@ -123,14 +78,63 @@ def _redacted(secret: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def world_from_files(
+    app: dict[str, Any],
+    spec: BridgedAppSpec,
+    deployment: dict[str, Any] | None,
+    secrets: dict[tuple[str, str], Any],
+    *,
+    strimzi_namespace: str,
+    kafka_api_version: str,
+    server_version: tuple[int, int],
+) -> World:
+    """The world `plan` sees for `render`: a Strimzi that watches everything, no Kafka yet (or, with
+    `kafka.create: false`, the existing one it names), no topic or user yet, Strimzi's Secrets when given, and
+    the Deployment when given (else one with only its name, so the apply patch is planned)."""
+    meta = app["metadata"]
+    kafka_ns = spec.kafka_namespace(strimzi_namespace)
+    cluster = spec.kafka.cluster_name
+    existing_kafka = (
+        None
+        if spec.kafka.create
+        else {
+            "apiVersion": kafka_api_version,
+            "kind": "Kafka",
+            "metadata": {"name": cluster, "namespace": kafka_ns},
+        }
+    )
+    strimzi = StrimziInfo(
+        namespace=strimzi_namespace,
+        version="(render)",
+        managed=False,
+        api_version=kafka_api_version,
+        watched_namespaces="*",
+    )
+    return World(
+        app=app,
+        kafka_namespace=kafka_ns,
+        strimzi=strimzi,
+        kafka=existing_kafka,
+        user_secret=secrets.get((kafka_ns, user_builder.kafka_user_name(meta["namespace"], meta["name"]))),
+        ca_secret=secrets.get((kafka_ns, cluster_ca_cert_name(cluster))),
+        deployment=deployment or {"metadata": {"name": spec.deployment_name, "namespace": meta["namespace"]}},
+        server_version=server_version,
+        steady=True,
+    )
+
+
 def render_result(
     documents: Iterable[dict[str, Any]],
     *,
     strimzi_namespace: str = "kafka",
-    kafka_api_version: str = "kafka.strimzi.io/v1",
+    kafka_api_version: str = API_V1,
     server_version: tuple[int, int] = (1, 36),
 ) -> RenderResult:
-    """Objects in apply order plus notes for stderr; raises RenderError on invalid input."""
+    """Objects in apply order plus notes for stderr; raises RenderError on invalid input.
+
+    Each app's objects are the operator's own `plan` over a world read from the files (`world_from_files`),
+    so what is rendered cannot drift from what the operator writes.
+    """
     docs = [d for d in documents if isinstance(d, dict) and d]
     apps = [d for d in docs if _is_bridged_app(d)]
     if not apps:
@@ -159,88 +163,96 @@ def render_result(
             **raw_app,
             "metadata": {**meta, "namespace": namespace, "uid": meta.get("uid") or PLACEHOLDER_UID},
         }
-        name = meta["name"]
-        app_id = f"{namespace}/{name}"
+        app_id = f"{namespace}/{meta['name']}"
         if not meta.get("uid"):
             result.notes.append(
                 f"BridgedApp {app_id} has no metadata.uid: ownerReferences use the placeholder {PLACEHOLDER_UID}"
             )
-        kafka_ns = spec.kafka_namespace(strimzi_namespace)
-        owner = owner_value(namespace, name)
-        try:
-            native = sidecar.use_native_sidecar(spec.bridge.native_sidecar, server_version)
-        except sidecar.NativeSidecarUnsupportedError as exc:
-            raise RenderError(f"BridgedApp {app_id}: {exc}") from None
-
-        if spec.kafka.create:
-            emit(build_kafka(spec, namespace=kafka_ns, api_version=kafka_api_version, owner=owner))
-            emit(build_node_pool(spec, namespace=kafka_ns, api_version=kafka_api_version, owner=owner))
-        for topic in build_topics(
-            spec,
-            namespace=kafka_ns,
-            api_version=kafka_api_version,
-            owner=owner,
-            owner_namespace=namespace,
-        ):
-            emit(topic)
-        user = build_user(
-            spec, app_name=name, app_namespace=namespace, namespace=kafka_ns, api_version=kafka_api_version
-        )
-        emit(user)
-
-        config_map = bridge.build_config_map(
-            app, spec, bootstrap=bridge.bootstrap_servers(spec.kafka.cluster_name, kafka_ns)
-        )
-        emit(config_map)
-        secret, note = _credentials(app, spec, kafka_ns, user["metadata"]["name"], secrets)
-        if note:
-            result.notes.append(note)
-            emit(secret)
-        else:
-            emit(_redacted(secret))
-            result.notes.append(
-                f"BridgedApp {app_id}: {bridge.USER_KEY_KEY} of Secret {secret['metadata']['name']} is redacted "
-                "in the output (the config hash is computed from the real content)"
-            )
-        for ref, _ in sidecar.mounted_config_maps(spec):
-            result.notes.append(
-                f"BridgedApp {app_id}: the pods mount key {ref.key} of ConfigMap {namespace}/{ref.name}; they do "
-                "not start until it exists"
-            )
-        for ignored in bridge.ignored_client_options(spec):
-            result.notes.append(f"BridgedApp {app_id}: {ignored} is ignored (the operator owns that setting)")
-
-        config_hash = sidecar.compute_config_hash(config_map, secret)
         deployment = deployments.get((namespace, spec.deployment_name))
         if deployment is None and (None, spec.deployment_name) in deployments:
             # a manifest without a namespace lands in the app's namespace when applied there
             unplaced = deployments[(None, spec.deployment_name)]
             deployment = {**unplaced, "metadata": {**unplaced["metadata"], "namespace": namespace}}
-        target = deployment or {"metadata": {"name": spec.deployment_name, "namespace": namespace}}
-        patch = sidecar.build_deployment_patch(target, app, spec, native=native, config_hash=config_hash)
-        if deployment is None:
-            result.notes.append(
-                f"BridgedApp {app_id}: Deployment {namespace}/{spec.deployment_name} not given: showing the "
-                "apply patch the operator would send instead of the injected Deployment"
-            )
-            emit(patch)
-            continue
-        for clash in sidecar.app_container_conflicts(deployment):
-            result.notes.append(
-                f"BridgedApp {app_id}: conflict: the Deployment already has {clash}; the operator would not "
-                "inject until it is renamed"
-            )
-        for problem in sidecar.pod_conflicts(deployment, spec):
-            result.notes.append(f"BridgedApp {app_id}: conflict: {problem}")
-        emit(sidecar.apply_patch_locally(deployment, patch))
+        world = world_from_files(
+            app,
+            spec,
+            deployment,
+            secrets,
+            strimzi_namespace=strimzi_namespace,
+            kafka_api_version=kafka_api_version,
+            server_version=server_version,
+        )
+        decided = plan(spec.model_copy(update={"paused": False}), world)  # shown as it would be applied
+        for check in decided.checks:  # what stops the operator stops the render (a Strimzi Secret incomplete)
+            if check.reason in (r.NATIVE_SIDECAR_UNSUPPORTED, r.WAITING_FOR_CREDENTIALS):
+                raise RenderError(f"BridgedApp {app_id}: {check.message}")
+        _notes(result, app_id, spec, world, deployment)
+        for obj in decided.objects:
+            if obj.get("kind") == "Secret" and world.user_secret is not None and world.ca_secret is not None:
+                emit(_redacted(obj))
+            elif obj.get("kind") == "Deployment" and deployment is not None:
+                emit(sidecar.apply_patch_locally(deployment, obj))
+            else:
+                emit(obj)
     return result
+
+
+def _notes(
+    result: RenderResult,
+    app_id: str,
+    spec: BridgedAppSpec,
+    world: World,
+    deployment: dict[str, Any] | None,
+) -> None:
+    """What a reviewer should know about this app's objects (stderr)."""
+    kafka_ns, namespace = world.kafka_namespace, world.namespace
+    secret_name = bridge.credentials_secret_name(world.name)
+    if world.user_secret is not None and world.ca_secret is not None:
+        result.notes.append(
+            f"BridgedApp {app_id}: {bridge.USER_KEY_KEY} of Secret {secret_name} is redacted in the output (the "
+            "config hash is computed from the real content)"
+        )
+    else:
+        user_name = user_builder.kafka_user_name(namespace, world.name)
+        missing = [
+            f"{kafka_ns}/{name}"
+            for name, found in (
+                (user_name, world.user_secret),
+                (cluster_ca_cert_name(spec.kafka.cluster_name), world.ca_secret),
+            )
+            if found is None
+        ]
+        result.notes.append(
+            f"BridgedApp {app_id}: Secret {secret_name} is shown without data: the operator fills it from "
+            f"Strimzi's Secrets {', '.join(missing)} (pass them with -f for the exact content and config hash)"
+        )
+    for ref, _ in sidecar.mounted_config_maps(spec):
+        result.notes.append(
+            f"BridgedApp {app_id}: the pods mount key {ref.key} of ConfigMap {namespace}/{ref.name}; they do "
+            "not start until it exists"
+        )
+    for ignored in bridge.ignored_client_options(spec):
+        result.notes.append(f"BridgedApp {app_id}: {ignored} is ignored (the operator owns that setting)")
+    if deployment is None:
+        result.notes.append(
+            f"BridgedApp {app_id}: Deployment {namespace}/{spec.deployment_name} not given: showing the apply "
+            "patch the operator would send instead of the injected Deployment"
+        )
+        return
+    for clash in sidecar.app_container_conflicts(deployment):
+        result.notes.append(
+            f"BridgedApp {app_id}: conflict: the Deployment already has {clash}; the operator would not inject "
+            "until it is renamed"
+        )
+    for problem in sidecar.pod_conflicts(deployment, spec):
+        result.notes.append(f"BridgedApp {app_id}: conflict: {problem}")
 
 
 def render(
     documents: list[dict[str, Any]],
     *,
     strimzi_namespace: str = "kafka",
-    kafka_api_version: str = "kafka.strimzi.io/v1",
+    kafka_api_version: str = API_V1,
     server_version: tuple[int, int] = (1, 36),
 ) -> list[dict[str, Any]]:
     """The objects the operator would write, in apply order (see render_result for the notes)."""
@@ -312,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--strimzi-namespace", default="kafka", help="the Kafka namespace when spec omits it")
     parser.add_argument(
         "--kafka-api-version",
-        default="kafka.strimzi.io/v1",
+        default=API_V1,
         help="Strimzi API version (kafka.strimzi.io/v1beta2 for Strimzi 0.45-0.48)",
     )
     parser.add_argument(

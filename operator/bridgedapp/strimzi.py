@@ -23,14 +23,14 @@ from typing import Any, Literal
 import yaml
 
 from bridgedapp import INSTALL_FIELD_MANAGER, MANAGED_BY_LABELS
+from bridgedapp import reasons as r
+from bridgedapp.builders.kafka import API_V1, API_V1BETA2, STRIMZI_GROUP
 from bridgedapp.kube import Kube, KubeError, KubeTimeout
 from bridgedapp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GROUP = "kafka.strimzi.io"
-API_V1 = f"{GROUP}/v1"
-API_V1BETA2 = f"{GROUP}/v1beta2"
+GROUP = STRIMZI_GROUP
 CRD_API = "apiextensions.k8s.io/v1"
 CRD_KIND = "CustomResourceDefinition"
 # The CRDs the operator writes objects of; without any of them Strimzi is not usable for us.
@@ -245,7 +245,7 @@ def find_strimzi(
         return None
     if not operators:
         raise StrimziUnavailable(
-            "StrimziIncomplete",
+            r.STRIMZI_INCOMPLETE,
             f"Strimzi CRDs exist ({', '.join(present)}) but no Strimzi cluster operator Deployment "
             f"(pods labelled {OPERATOR_LABEL}={OPERATOR_LABEL_VALUE}) runs in any namespace, and bridgedapp "
             "does not install over another installation: finish or repair that Strimzi installation, or "
@@ -253,7 +253,7 @@ def find_strimzi(
         )
     op = operators[0]["metadata"]
     raise StrimziUnavailable(
-        "StrimziIncomplete",
+        r.STRIMZI_INCOMPLETE,
         f"the Strimzi cluster operator {op['namespace']}/{op['name']} runs but the CRDs "
         f"{', '.join(missing)} are missing: install the CRDs of Strimzi {_version_of(operators[0])}",
     )
@@ -452,7 +452,7 @@ class StrimziEnsurer:
                 done = self._install_done
                 assert done is not None
                 installing = StrimziUnavailable(
-                    "Installing",
+                    r.INSTALLING,
                     f"Strimzi {self.settings.strimzi_version} is being installed into "
                     f"{self.settings.strimzi_namespace} ({self.last_progress}); this resolves by itself",
                 )
@@ -482,11 +482,11 @@ class StrimziEnsurer:
             return self._usable(info, None)
         if not install:
             raise StrimziUnavailable(
-                "StrimziNotFound", "no Strimzi found; it is not installed while spec.paused is true"
+                r.STRIMZI_NOT_FOUND, "no Strimzi found; it is not installed while spec.paused is true"
             )
         if self.settings.strimzi_install == "never":
             raise StrimziUnavailable(
-                "StrimziNotFound",
+                r.STRIMZI_NOT_FOUND,
                 "no Strimzi found (CRDs kafkas.kafka.strimzi.io and a Deployment with pods labelled "
                 f"{OPERATOR_LABEL}={OPERATOR_LABEL_VALUE}) and BRIDGEDAPP_STRIMZI_INSTALL=never: install "
                 "Strimzi, or set BRIDGEDAPP_STRIMZI_INSTALL=auto to let bridgedapp install it",
@@ -501,7 +501,7 @@ class StrimziEnsurer:
         available = info.available if deployment is None else _deployment_available(deployment)
         if not available:
             raise StrimziUnavailable(
-                "StrimziNotAvailable",
+                r.STRIMZI_NOT_AVAILABLE,
                 f"the Strimzi cluster operator {info.namespace}/{info.deployment} is not Available, so Kafka "
                 f"resources are not reconciled: check its pods (kubectl -n {info.namespace} get pods -l "
                 f"{OPERATOR_LABEL}={OPERATOR_LABEL_VALUE})",
@@ -524,18 +524,18 @@ class StrimziEnsurer:
         except StrimziUnavailable as exc:
             failure = exc
         except BundleError as exc:
-            failure = StrimziUnavailable("InstallFailed", str(exc))
+            failure = StrimziUnavailable(r.INSTALL_FAILED, str(exc))
         except KubeTimeout as exc:
             failure = StrimziUnavailable(
-                "InstallFailed",
+                r.INSTALL_FAILED,
                 f"installing {where}: {exc}: check its pods and events (kubectl -n {settings.strimzi_namespace} "
                 "get pods,events)",
             )
         except KubeError as exc:
-            failure = StrimziUnavailable("InstallFailed", f"installing {where} failed: {exc}")
+            failure = StrimziUnavailable(r.INSTALL_FAILED, f"installing {where} failed: {exc}")
         except Exception as exc:  # a bug must still release the waiters and be reported
             log.exception("installing %s failed unexpectedly", where)
-            failure = StrimziUnavailable("InstallFailed", f"installing {where} failed unexpectedly: {exc!r}")
+            failure = StrimziUnavailable(r.INSTALL_FAILED, f"installing {where} failed unexpectedly: {exc!r}")
         with self._lock:
             if failure is not None:
                 log.warning("%s", failure.message)

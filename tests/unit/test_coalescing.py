@@ -103,7 +103,7 @@ def test_the_apps_own_handler_never_coalesces() -> None:
     running = Calls(r, 1)
     assert r.running.wait(5)
     waiting = Calls(r, 1)
-    wait_for(lambda: len(r._queued) == 1)
+    wait_for(lambda: r.scheduler.queued == 1)
     own = Calls(r, 2, own=True)
     r.gate.set()
     running.join()

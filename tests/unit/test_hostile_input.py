@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 import yaml
-from bridgedapp.builders import bridge
+from bridgedapp.builders import bridge, kafka
 from bridgedapp.models import parse_spec
 from bridgedapp.render import render_result
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +27,7 @@ SEEN = {"accepted": 0, "refused": 0}
 def own_settings(cluster: str, kafka_ns: str) -> dict[str, str]:
     """What the operator alone decides in application.properties."""
     own = {
-        "kafka.bootstrap.servers": bridge.bootstrap_servers(cluster, kafka_ns),
+        "kafka.bootstrap.servers": kafka.bootstrap_service_address(cluster, kafka_ns),
         "kafka.security.protocol": "SSL",
         "kafka.ssl.truststore.type": "PEM",
         "kafka.ssl.truststore.certificates": bridge.provider_reference(bridge.CA_CERT_KEY),

@@ -69,7 +69,6 @@ USER_KEY_KEY = "user.key"
 CREDENTIAL_KEYS = (CA_CERT_KEY, USER_CERT_KEY, USER_KEY_KEY)
 
 LOOPBACK = "127.0.0.1"
-KAFKA_TLS_PORT = 9093
 CONFIG_PROVIDER = "strimzidir"
 CONFIG_PROVIDER_CLASS = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
 KAFKA_CLIENTS = ("admin", "producer", "consumer")
@@ -104,11 +103,6 @@ def bridge_config_name(app_name: str) -> str:
 
 def credentials_secret_name(app_name: str) -> str:
     return fit_name(f"{app_name}-bridge-tls", MAX_NAME)
-
-
-def bootstrap_servers(cluster_name: str, kafka_namespace: str) -> str:
-    """The Kafka's internal TLS listener (`tls`, 9093, client-certificate authentication)."""
-    return f"{cluster_name}-kafka-bootstrap.{kafka_namespace}.svc:{KAFKA_TLS_PORT}"
 
 
 def provider_reference(file_key: str) -> str:

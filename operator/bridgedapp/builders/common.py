@@ -37,8 +37,13 @@ def owner_value(app_namespace: str, app_name: str) -> str:
     return app_identity(app_namespace, app_name, MAX_LABEL_VALUE)
 
 
+def owner_labels(owner: str) -> dict[str, str]:
+    """The labels of everything the operator makes for one app: managed-by, and the owner (`owner_value`)."""
+    return {**MANAGED_BY_LABELS, OWNER_LABEL: fit_name(owner, MAX_LABEL_VALUE)}
+
+
 def labels(app_namespace: str, app_name: str) -> dict[str, str]:
-    return {**MANAGED_BY_LABELS, OWNER_LABEL: owner_value(app_namespace, app_name)}
+    return owner_labels(owner_value(app_namespace, app_name))
 
 
 def owner_reference(app: dict[str, Any]) -> dict[str, Any]:

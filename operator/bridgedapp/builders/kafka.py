@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bridgedapp import LABEL_PREFIX, MANAGED_BY_LABELS, OWNER_LABEL
-from bridgedapp.builders.common import MAX_LABEL_VALUE, fit_name, short_hash
+from bridgedapp import LABEL_PREFIX
+from bridgedapp.builders.common import owner_labels, short_hash
 from bridgedapp.models import BridgedAppSpec
 
-API_V1 = "kafka.strimzi.io/v1"
-API_V1BETA2 = "kafka.strimzi.io/v1beta2"
+STRIMZI_GROUP = "kafka.strimzi.io"
+API_V1 = f"{STRIMZI_GROUP}/v1"
+API_V1BETA2 = f"{STRIMZI_GROUP}/v1beta2"
 API_VERSIONS = (API_V1, API_V1BETA2)
 
 SETTINGS_ANNOTATION = f"{LABEL_PREFIX}kafka-settings"
@@ -39,9 +40,9 @@ def check_api_version(api_version: str) -> None:
         raise ValueError(f"unsupported Strimzi API version {api_version!r}; expected one of {API_VERSIONS}")
 
 
-def owner_labels(owner: str) -> dict[str, str]:
-    """Labels naming the creating BridgedApp (`owner` is `builders.common.owner_value(ns, name)`)."""
-    return {**MANAGED_BY_LABELS, OWNER_LABEL: fit_name(owner, MAX_LABEL_VALUE)}
+def bootstrap_service_address(cluster: str, namespace: str) -> str:
+    """The `tls` listener's bootstrap Service, which Strimzi always creates (mutual TLS, client certificates)."""
+    return f"{cluster}-kafka-bootstrap.{namespace}.svc:{TLS_PORT}"
 
 
 def cluster_ca_cert_name(cluster: str) -> str:

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridgedapp.builders.kafka import TLS_PORT
-
-# Reasons of our own, CamelCase so they can go straight into a BridgedApp condition.
-NOT_FOUND = "NotFound"
-DELETING = "Deleting"
-PAUSED = "ReconciliationPaused"
-WAITING = "WaitingForStrimzi"
-NOT_READY = "NotReady"
-READY = "Ready"
+from bridgedapp.builders.kafka import bootstrap_service_address
+from bridgedapp.reasons import RESOURCE_DELETING as DELETING
+from bridgedapp.reasons import RESOURCE_NOT_FOUND as NOT_FOUND
+from bridgedapp.reasons import RESOURCE_NOT_READY as NOT_READY
+from bridgedapp.reasons import RESOURCE_PAUSED as PAUSED
+from bridgedapp.reasons import RESOURCE_READY as READY
+from bridgedapp.reasons import WAITING_FOR_STRIMZI as WAITING
 
 
 def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -111,4 +109,4 @@ def bootstrap_tls(kafka_obj: dict[str, Any] | None) -> str | None:
     name, namespace = meta.get("name"), meta.get("namespace")
     if not name or not namespace:
         return None
-    return f"{name}-kafka-bootstrap.{namespace}.svc:{TLS_PORT}"
+    return bootstrap_service_address(name, namespace)

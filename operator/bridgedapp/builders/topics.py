@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bridgedapp.builders.common import short_hash
-from bridgedapp.builders.kafka import CLUSTER_LABEL, check_api_version, owner_labels
+from bridgedapp.builders.common import owner_labels, short_hash
+from bridgedapp.builders.kafka import CLUSTER_LABEL, check_api_version
 from bridgedapp.models import BridgedAppSpec, TopicSpec
 from bridgedapp.observe import is_subset
 from bridgedapp.tenancy import OWNER_NAMESPACE_ANNOTATION, SHARED_WITH_ANNOTATION

@@ -213,7 +213,16 @@ def test_ca_rotation_rolls_pods_and_an_idle_pass_writes_nothing(
     )
     kafka.patch({"metadata": {"annotations": {"test.bridgedapp.io/poke": "1"}}})
     settle(cluster, namespace, kc)
-    assert writes_about(cluster, mark, namespace, kc) == []
+    written = writes_about(cluster, mark, namespace, kc)
+    assert written == [], [
+        (
+            e["verb"],
+            e["objectRef"].get("resource"),
+            e["objectRef"].get("name"),
+            e["objectRef"].get("subresource"),
+        )
+        for e in written
+    ]
 
     simulator.rotate_cluster_ca(STRIMZI_NS, kc)
     wait_until(

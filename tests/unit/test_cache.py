@@ -1,0 +1,86 @@
+"""The watch-fed read cache: what it answers from memory, and when it must ask the API server again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bridgedapp import cache as cache_module
+from bridgedapp.cache import WatchCache
+
+
+def obj(name: str, version: int, kind: str = "Deployment", **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "shop", "resourceVersion": str(version)},
+        **extra,
+    }
+
+
+def test_an_unknown_object_is_a_miss_and_a_gets_answer_is_kept_found_or_absent() -> None:
+    c = WatchCache()
+    assert c.lookup("Deployment", "shop", "a") == (False, None)
+    c.fetched("Deployment", "shop", "a", obj("a", 5))
+    c.fetched("Deployment", "shop", "gone", None)
+    assert c.lookup("Deployment", "shop", "a") == (True, obj("a", 5))
+    assert c.lookup("Deployment", "shop", "gone") == (True, None)  # absent is an answer too
+    assert (c.hits, c.misses) == (2, 1)
+
+
+def test_watch_events_update_only_objects_a_pass_has_read() -> None:
+    c = WatchCache()
+    c.watched("ADDED", obj("stranger", 3))
+    assert c.lookup("Deployment", "shop", "stranger")[0] is False and len(c) == 0
+    c.fetched("Deployment", "shop", "gone", None)
+    c.watched("ADDED", obj("gone", 7))
+    assert c.lookup("Deployment", "shop", "gone") == (True, obj("gone", 7))
+    c.watched("DELETED", obj("gone", 8))
+    assert c.lookup("Deployment", "shop", "gone") == (True, None)
+
+
+def test_an_event_older_than_our_own_writes_answer_is_ignored() -> None:
+    c = WatchCache()
+    c.remember(obj("a", 10, spec={"new": True}))
+    c.watched("MODIFIED", obj("a", 9, spec={"new": False}))
+    assert c.lookup("Deployment", "shop", "a")[1]["spec"] == {"new": True}
+    c.watched("MODIFIED", obj("a", 11, spec={"newer": True}))
+    assert c.lookup("Deployment", "shop", "a")[1]["spec"] == {"newer": True}
+
+
+def test_entries_expire_so_a_broken_watch_cannot_hide_a_deletion_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = WatchCache()
+    now = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
+    c.fetched("Deployment", "shop", "a", obj("a", 1))
+    now[0] += cache_module.MAX_AGE - 1
+    assert c.lookup("Deployment", "shop", "a")[0] is True
+    now[0] += 2
+    assert c.lookup("Deployment", "shop", "a")[0] is False  # read again from the API server
+
+
+def test_forget_drops_an_entry() -> None:
+    c = WatchCache()
+    c.fetched("Secret", "shop", "s", obj("s", 1, kind="Secret"))
+    c.forget("Secret", "shop", "s")
+    assert c.lookup("Secret", "shop", "s")[0] is False
+
+
+def test_entries_keep_what_a_pass_reads_and_drop_the_heavy_rest() -> None:
+    c = WatchCache()
+    heavy = obj("a", 1)
+    heavy["metadata"]["managedFields"] = [
+        {"manager": "bridgedapp-operator", "fieldsV1": {"f:spec": {}}},
+        {"manager": "kubectl", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+    ]
+    heavy["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 10_000 + "}",
+        "bridgedapp.io/bridged-by": "orders",
+    }
+    c.fetched("Deployment", "shop", "a", heavy)
+    kept = c.lookup("Deployment", "shop", "a")[1]
+    assert kept is not None
+    assert [f["manager"] for f in kept["metadata"]["managedFields"]] == ["bridgedapp-operator"]
+    assert kept["metadata"]["annotations"] == {"bridgedapp.io/bridged-by": "orders"}
+    assert len(heavy["metadata"]["managedFields"]) == 2  # the caller's object is left as it was
