@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from testbed import toolchain
+from testbed import host, toolchain
 from testbed.cluster import ClusterError, LocalCluster, describe, install_signal_handlers, kwok_workdir
 from testbed.sandbox import SANDBOX_NAME, how_to_connect, run_sandbox, sandbox_kubeconfig, start_sandbox
 from testbed.toolchain import ToolchainError
@@ -52,7 +52,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Where the binaries are (or which are missing) and which clusters exist and run."""
     binaries, missing = toolchain.locate()
-    print(f"cache: {toolchain.cache_dir()}")
+    print(f"cache: {host.cache_dir()}")
     if binaries:
         for name, path in binaries.all().items():
             print(f"  {name:24} {path}")

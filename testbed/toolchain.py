@@ -8,7 +8,6 @@ Binaries found in $KUBEBUILDER_ASSETS are used instead of building them.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -22,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TextIO
+
+from testbed.host import cache_dir, file_lock, tail_file
 
 K8S_VERSION = "v1.36.1"
 ETCD_VERSION = "v3.6.16"
@@ -70,12 +71,6 @@ class Binaries:
             if p.parent not in seen:
                 seen.append(p.parent)
         return seen
-
-
-def cache_dir() -> Path:
-    """$BRIDGEDAPP_CACHE_DIR, else ~/.cache/bridgedapp: where binaries and kwok's clusters live."""
-    env = os.environ.get("BRIDGEDAPP_CACHE_DIR")
-    return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "bridgedapp"
 
 
 def k8s_bin_dir() -> Path:
@@ -173,14 +168,6 @@ def _check_go(progress: _Progress) -> str:
     return go
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no output captured)"
-    return "\n".join(text[-lines:]) or "(no output)"
-
-
 def _run_step(
     step: str,
     argv: Sequence[str],
@@ -215,12 +202,11 @@ def _run_step(
     if rc != 0:
         raise ToolchainError(
             f"build step {step!r} failed (exit {rc}) after {elapsed:.0f}s: {' '.join(argv)}\n"
-            f"last lines of its output ({log}):\n{_tail(log)}"
+            f"last lines of its output ({log}):\n{tail_file(log, LOG_TAIL_LINES)}"
         )
     progress.say(f"{step}: done in {elapsed:.1f}s")
 
 
-@contextlib.contextmanager
 def _lock(path: Path, progress: _Progress) -> Iterator[None]:
     """An exclusive file lock, so two concurrent callers never build the same binaries twice."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -398,7 +384,7 @@ def ensure_binaries(progress: bool = True) -> Binaries:
         return binaries
     prog = _Progress(progress)
     root = cache_dir()
-    with _lock(root / ".build.lock", prog):
+    with file_lock(root / ".build.lock", prog.say):
         binaries, missing = locate()  # another caller may have finished while we waited
         if binaries is not None:
             return binaries
@@ -440,7 +426,7 @@ def ensure_helm(progress: bool = True) -> Path:
     prog = _Progress(progress)
     root = cache_dir()
     # A lock and a scratch folder of its own: it may build while the control plane builds.
-    with _lock(root / ".helm-build.lock", prog):
+    with file_lock(root / ".helm-build.lock", prog.say):
         found = locate_helm()
         if found is not None:
             return found

@@ -1,0 +1,80 @@
+"""What every part of the test bed needs from this machine: the shared cache folder, a file lock between
+processes, the end of a log for an error message, and loopback ports. Said once here, so the control plane,
+the broker, the bridge and Strimzi's operators cannot drift apart on them."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def cache_dir() -> Path:
+    """$BRIDGEDAPP_CACHE_DIR, else ~/.cache/bridgedapp: binaries, kwok's clusters, the jars, Strimzi's bundle."""
+    env = os.environ.get("BRIDGEDAPP_CACHE_DIR")
+    return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "bridgedapp"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+    """An exclusive flock on `path`, so two test sessions never build, download or claim the same thing at once.
+
+    `waiting` hears one line when another process holds the lock (so a long wait is not a silent one).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting(f"waiting for another process holding {path} ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def tail(text: str, lines: int) -> str:
+    """The last `lines` lines of `text`."""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def tail_file(path: Path, lines: int = 25) -> str:
+    """The last `lines` lines (a screenful by default) of a log file, or a note saying it is missing or empty (for error messages)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no {path})"
+    return tail(text, lines) or f"({path.name} is empty)"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A port the kernel has just handed out on `host` (free now; the caller binds it soon)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_free(port: int, hosts: Sequence[str] = (LOOPBACK,)) -> bool:
+    """Whether `port` can be bound on every one of `hosts` by a server that sets SO_REUSEADDR (Go, Netty do)."""
+    for host in hosts:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def listening(port: int, host: str = LOOPBACK) -> bool:
+    """Whether something accepts connections on `host:port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
