@@ -20,7 +20,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for name, path in binaries.all().items():
         print(f"  {name:24} {path}")
     print(f"  {'helm':24} {toolchain.ensure_helm(progress=True)}")
-    from testbed.kafka import ensure_kafka_libs
+    from testbed.kafka.jars import ensure_kafka_libs
 
     libs = ensure_kafka_libs(progress=True)
     print(f"Kafka jars ready: {libs}")

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 import pykube
 
-from testbed.bridge import find_bridge_java
+from testbed.bridge.dist import find_bridge_java
 from testbed.host import listening, tail_file
 from testbed.lifecycle import Started, die_with_parent
 from testbed.strimzi_sim.ca import STRIMZI_ORGANIZATION, CertificateAuthority

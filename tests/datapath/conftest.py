@@ -28,19 +28,14 @@ from typing import Any
 import pykube
 import pytest
 
-from testbed.bridge import (
-    KafkaSideResult,
-    Mounts,
-    RealBridge,
-    config_file_path,
-    env_from_container,
-    find_bridge_dist,
-    find_bridge_java,
-    mounts_from_pod,
-    namespace_support,
-    run_bridge_kafka_side,
-)
-from testbed.kafka import ClientIdentity, KafkaBroker, KafkaError, ensure_kafka_libs
+from testbed.bridge.dist import find_bridge_dist, find_bridge_java
+from testbed.bridge.kafka_side import KafkaSideResult, run_bridge_kafka_side
+from testbed.bridge.mounts import Mounts, namespace_support
+from testbed.bridge.pod import config_file_path, env_from_container, mounts_from_pod
+from testbed.bridge.process import RealBridge
+from testbed.kafka.broker import KafkaBroker
+from testbed.kafka.identity import ClientIdentity
+from testbed.kafka.jars import KafkaError, ensure_kafka_libs
 from testbed.strimzi_sim import StrimziSimulator
 from testbed.strimzi_sim.ca import CertificateAuthority
 from tests.conftest import in_ci

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from testbed.bridge import RealBridge
-from testbed.kafka import KafkaBroker
+from testbed.bridge.process import RealBridge
+from testbed.kafka.broker import KafkaBroker
 from tests.datapath.conftest import RenderedApp, listening_sockets
 
 NOT_AUTHORIZED = "Not authorized to access topics"

@@ -23,9 +23,10 @@ import pykube
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from testbed.bridge import RealBridge
+from testbed.bridge.process import RealBridge
 from testbed.cluster import LocalCluster
-from testbed.kafka import KafkaBroker, acl_bindings_for_user, tls_principal
+from testbed.kafka.acls import acl_bindings_for_user, tls_principal
+from testbed.kafka.broker import KafkaBroker
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
 from testbed.strimzi_operators import (

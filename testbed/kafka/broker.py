@@ -1,50 +1,45 @@
-"""A real Apache Kafka broker for the data-path tests: jars from Maven Central, KRaft, mTLS, ACLs.
+"""A real Apache Kafka broker for the data-path tests: KRaft, mTLS, ACLs.
 
 Nothing here is simulated: the broker is `kafka.Kafka` from `org.apache.kafka:kafka_2.13`, TLS client
 authentication and the `StandardAuthorizer` are Kafka's own. What is the test bed's choice: one combined
 broker+controller node on loopback, certificates from `testbed.strimzi_sim.ca.CertificateAuthority` (the same CA code
 the Strimzi simulator uses), and an admin identity that is a super user, as Strimzi's operators are.
-
-`acl_bindings_for_user` translates a KafkaUser's `spec.authorization.acls` into Kafka ACL bindings exactly the way
-Strimzi's user operator does (`SimpleAclRule` / `SimpleAclRuleResource`), so a test can give a client the ACLs a
-KafkaUser would get.
 """
 
 from __future__ import annotations
 
 import atexit
 import base64
-import contextlib
-import fcntl
-import hashlib
 import ipaddress
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from testbed.host import free_port, listening, tail, tail_file
+from testbed.kafka.acls import AclBinding, acl_bindings_for_user, tls_principal
+from testbed.kafka.admin import AdminSession
+from testbed.kafka.identity import ClientIdentity, issue_client_identity, write_properties
+from testbed.kafka.jars import (
+    KAFKA_VERSION,
+    LOG_TAIL_LINES,
+    TOOL_JVM_OPTS,
+    KafkaError,
+    classpath,
+    ensure_kafka_libs,
+    java_binary,
+    say,
+)
 from testbed.lifecycle import Started, die_with_parent
 from testbed.strimzi_sim.ca import CertificateAuthority
 
-KAFKA_VERSION = "4.3.1"
-MAVEN_POM = Path(__file__).resolve().parent / "maven" / "kafka-pom.xml"
-JAVA_DIR = Path(__file__).resolve().parent / "java"
-ADMIN_PROGRAM = JAVA_DIR / "TestbedKafkaAdmin.java"
-CLIENT_LOG4J = JAVA_DIR / "log4j2-stderr.properties"
 DEFAULT_ADMIN_NAME = "bridgedapp-test-admin"
-LOG_TAIL_LINES = 40
-# Short-lived JVMs (format, admin, stand-in) start faster with the C1 compiler only and a small serial heap.
-TOOL_JVM_OPTS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-Xmx256m")
 # The test broker does little work: C1 and the serial collector start it faster on a 2-core machine.
 BROKER_JVM_OPTS = (
     "-Xms256m",
@@ -53,457 +48,6 @@ BROKER_JVM_OPTS = (
     "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
 )
-
-
-class KafkaError(RuntimeError):
-    """The jars could not be had, or the broker or an admin call failed; the message says which and why."""
-
-
-# --------------------------------------------------------------------------------------------- the jars
-
-
-def cache_dir() -> Path:
-    """$BRIDGEDAPP_CACHE_DIR, else ~/.cache/bridgedapp (the same root the control-plane binaries use)."""
-    env = os.environ.get("BRIDGEDAPP_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "bridgedapp"
-
-
-def kafka_home(version: str = KAFKA_VERSION) -> Path:
-    """Folder of one Kafka version's jars: <cache>/kafka-<version>/libs."""
-    return cache_dir() / f"kafka-{version}"
-
-
-def _say(progress: bool, message: str) -> None:
-    if progress:
-        print(f"[testbed.kafka] {message}", file=sys.stderr, flush=True)
-
-
-def _tail_text(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _tail_file(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        return _tail_text(path.read_text(errors="replace"), lines)
-    except OSError:
-        return f"(no {path.name})"
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path, progress: bool) -> Iterator[None]:
-    """An exclusive flock, so two test sessions never download into the same folder at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say(progress, f"waiting for another process holding {path} ...")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _libs_complete(libs: Path) -> bool:
-    return (libs.parent / ".complete").is_file() and any(libs.glob("kafka-clients-*.jar"))
-
-
-def ensure_kafka_libs(version: str = KAFKA_VERSION, progress: bool = True) -> Path:
-    """The folder of `kafka_2.13:<version>` and its dependencies, downloaded once with Maven.
-
-    $BRIDGEDAPP_KAFKA_LIBS names a ready folder of jars instead (no download). Otherwise the jars land in
-    <cache>/kafka-<version>/libs: resolved into a private folder, then moved into place in one rename, under a lock.
-    """
-    override = os.environ.get("BRIDGEDAPP_KAFKA_LIBS")
-    if override:
-        libs = Path(override).expanduser()
-        if not any(libs.glob("kafka-clients-*.jar")):
-            raise KafkaError(f"BRIDGEDAPP_KAFKA_LIBS={libs} holds no kafka-clients jar")
-        return libs
-    home = kafka_home(version)
-    libs = home / "libs"
-    if _libs_complete(libs):
-        return libs
-    with _file_lock(home.parent / f"kafka-{version}.lock", progress):
-        if _libs_complete(libs):
-            return libs
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise KafkaError(
-                "Maven (`mvn`) is not on PATH: it is needed once to fetch the Kafka jars from Maven Central"
-            )
-        started = time.monotonic()
-        _say(
-            progress,
-            f"fetching org.apache.kafka:kafka_2.13:{version} and its dependencies from Maven Central ...",
-        )
-        staging = Path(tempfile.mkdtemp(prefix=f"kafka-{version}.partial-", dir=home.parent))
-        try:
-            cmd = [
-                mvn,
-                "-q",
-                "-B",
-                "-f",
-                str(MAVEN_POM),
-                "dependency:copy-dependencies",
-                f"-Dkafka.version={version}",
-                f"-DoutputDirectory={staging / 'libs'}",
-            ]
-            done = subprocess.run(cmd, capture_output=True, text=True, cwd=staging, check=False)
-            if done.returncode != 0 or not any((staging / "libs").glob("kafka-clients-*.jar")):
-                raise KafkaError(
-                    f"`{' '.join(cmd)}` failed (exit {done.returncode}):\n"
-                    f"{_tail_text(done.stdout + done.stderr)}"
-                )
-            (staging / ".complete").write_text(f"kafka_2.13:{version}\n")
-            if home.exists():  # an incomplete earlier attempt
-                shutil.rmtree(home)
-            staging.rename(home)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        jars = list(libs.glob("*.jar"))
-        size = sum(j.stat().st_size for j in jars) / 1e6
-        _say(progress, f"{len(jars)} jars ({size:.0f} MB) in {libs} after {time.monotonic() - started:.1f}s")
-    return libs
-
-
-def java_binary() -> str:
-    """The `java` that runs the broker and the tools: $JAVA_HOME's if set, else PATH's (Java 17 or newer)."""
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").is_file():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise KafkaError("no `java` on PATH (Java 17 or newer runs the Kafka broker)")
-    return found
-
-
-def classpath(libs: Path) -> str:
-    """The wildcard class path Java expands itself (`libs/*`)."""
-    return f"{libs}/*"
-
-
-def _compiled(program: Path, libs: Path, java: str) -> Path | None:
-    """The program compiled once into the cache (keyed by its source and the JDK), or None to use the source
-    launcher (no javac beside `java`, or BRIDGEDAPP_JAVA_SOURCE_LAUNCHER=1)."""
-    if os.environ.get("BRIDGEDAPP_JAVA_SOURCE_LAUNCHER") == "1":
-        return None
-    javac = Path(java).resolve().with_name("javac")
-    if not javac.is_file():
-        return None
-    digest = hashlib.sha256(program.read_bytes() + str(javac).encode() + str(libs).encode()).hexdigest()[:16]
-    target = cache_dir() / "java-classes" / f"{program.stem}-{digest}"
-    if (target / f"{program.stem}.class").is_file():
-        return target
-    with _file_lock(target.with_name(target.name + ".lock"), progress=False):
-        if (target / f"{program.stem}.class").is_file():
-            return target
-        staging = Path(tempfile.mkdtemp(prefix=target.name + ".partial-", dir=target.parent))
-        try:
-            cmd = [str(javac), "-nowarn", "-cp", classpath(libs), "-d", str(staging), str(program)]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise KafkaError(f"javac {program.name} failed:\n{_tail_text(done.stdout + done.stderr)}")
-            staging.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def java_program_command(program: Path, libs: Path, java: str | None = None, *jvm_args: str) -> list[str]:
-    """The command that runs one of testbed/java/*.java with the Kafka jars.
-
-    Each is a single-file program (`java -cp 'libs/*' Program.java args` works as is); to spare the ~2-3 s the
-    source launcher spends compiling on every start, it is compiled once into the cache and run from there.
-    """
-    java = java or java_binary()
-    classes = _compiled(program, libs, java)
-    head = [java, *TOOL_JVM_OPTS, *jvm_args]
-    if classes is None:
-        return [*head, "-cp", classpath(libs), str(program)]
-    return [*head, "-cp", f"{classes}{os.pathsep}{classpath(libs)}", program.stem]
-
-
-# --------------------------------------------------------------------------------------------- ACLs
-
-
-# Strimzi's AclOperation JSON values -> Kafka's org.apache.kafka.common.acl.AclOperation names.
-_OPERATIONS = {
-    "Read": "READ",
-    "Write": "WRITE",
-    "Create": "CREATE",
-    "Delete": "DELETE",
-    "Alter": "ALTER",
-    "Describe": "DESCRIBE",
-    "ClusterAction": "CLUSTER_ACTION",
-    "AlterConfigs": "ALTER_CONFIGS",
-    "DescribeConfigs": "DESCRIBE_CONFIGS",
-    "IdempotentWrite": "IDEMPOTENT_WRITE",
-    "All": "ALL",
-}
-# The KafkaUser resource `type` -> Kafka's ResourceType name.
-_RESOURCE_TYPES = {
-    "topic": "TOPIC",
-    "group": "GROUP",
-    "cluster": "CLUSTER",
-    "transactionalId": "TRANSACTIONAL_ID",
-}
-_PATTERNS = {"literal": "LITERAL", "prefix": "PREFIXED"}
-_RULE_TYPES = {"allow": "ALLOW", "deny": "DENY"}
-
-
-@dataclass(frozen=True, order=True)
-class AclBinding:
-    """One Kafka ACL binding, every field in Kafka's enum spelling (as `kafka-acls` and the Admin API show it)."""
-
-    resource_type: str  # TOPIC | GROUP | CLUSTER | TRANSACTIONAL_ID
-    resource_name: str
-    pattern_type: str  # LITERAL | PREFIXED
-    principal: str  # User:CN=<name>
-    host: str
-    operation: str  # READ | WRITE | ... | CLUSTER_ACTION | ALL
-    permission: str  # ALLOW | DENY
-
-    def to_json(self) -> dict[str, str]:
-        """The shape TestbedKafkaAdmin.java reads and writes."""
-        return {
-            "resourceType": self.resource_type,
-            "resourceName": self.resource_name,
-            "patternType": self.pattern_type,
-            "principal": self.principal,
-            "host": self.host,
-            "operation": self.operation,
-            "permission": self.permission,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, str]) -> AclBinding:
-        return cls(
-            resource_type=data["resourceType"],
-            resource_name=data["resourceName"],
-            pattern_type=data["patternType"],
-            principal=data["principal"],
-            host=data["host"],
-            operation=data["operation"],
-            permission=data["permission"],
-        )
-
-
-def tls_principal(username: str) -> str:
-    """The Kafka principal of a Strimzi TLS user: `User:` + `CN=<name>` (KafkaUserModel.getTlsUserName)."""
-    return f"User:CN={username}"
-
-
-def acl_bindings_for_user(username: str, acls: Iterable[Mapping[str, Any]]) -> list[AclBinding]:
-    """Translate a TLS KafkaUser's `spec.authorization.acls` the way Strimzi's user operator does.
-
-    Per rule (SimpleAclRule.fromCrd): `type` defaults to allow, `host` to "*"; `operations` (a list) and the
-    deprecated single `operation` are mutually exclusive; one binding per operation. Per resource
-    (SimpleAclRuleResource.toKafkaResourcePattern): topic, group and transactionalId keep their name, `patternType`
-    defaults to literal and `prefix` becomes PREFIXED; cluster is always the literal `kafka-cluster`. The result is
-    a set (Strimzi keeps a Set), returned sorted.
-    """
-    principal = tls_principal(username)
-    result: set[AclBinding] = set()
-    for index, rule in enumerate(acls):
-        where = f"acls[{index}]"
-        if rule.get("operations") is not None and rule.get("operation") is not None:
-            raise ValueError(
-                f"{where}: both fields `operations` and `operation` cannot be filled in at the same time"
-            )
-        operations = rule.get("operations")
-        if operations is None:
-            operations = [rule.get("operation")]
-        resource = rule.get("resource") or {}
-        resource_type = _RESOURCE_TYPES.get(str(resource.get("type")))
-        if resource_type is None:
-            raise ValueError(
-                f"{where}.resource.type: {resource.get('type')!r} is not one of {sorted(_RESOURCE_TYPES)}"
-            )
-        if resource_type == "CLUSTER":
-            name, pattern = "kafka-cluster", "LITERAL"
-        else:
-            name = resource.get("name")
-            if name is None:
-                raise ValueError(f"{where}.resource.name: required for resource type {resource['type']}")
-            pattern_value = resource.get("patternType", "literal")
-            if pattern_value not in _PATTERNS:
-                raise ValueError(f"{where}.resource.patternType: {pattern_value!r} is not literal or prefix")
-            pattern = _PATTERNS[pattern_value]
-        rule_type = _RULE_TYPES.get(str(rule.get("type", "allow")))
-        if rule_type is None:
-            raise ValueError(f"{where}.type: {rule.get('type')!r} is not allow or deny")
-        host = rule.get("host", "*")
-        for operation in operations:
-            kafka_operation = _OPERATIONS.get(str(operation))
-            if kafka_operation is None:
-                raise ValueError(f"{where}.operations: {operation!r} is not one of {sorted(_OPERATIONS)}")
-            result.add(
-                AclBinding(
-                    resource_type, str(name), pattern, principal, str(host), kafka_operation, rule_type
-                )
-            )
-    return sorted(result)
-
-
-# --------------------------------------------------------------------------------------------- identities
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.2)
-        return s.connect_ex((host, port)) == 0
-
-
-@dataclass(frozen=True)
-class ClientIdentity:
-    """A TLS client: its certificate and PKCS#8 key (PEM), and the CA bundle it trusts for the broker."""
-
-    name: str  # the CN; the Kafka principal is User:CN=<name>
-    cert_pem: bytes
-    key_pem: bytes
-    trusted_ca_pem: bytes
-
-    @property
-    def principal(self) -> str:
-        return tls_principal(self.name)
-
-    def write_files(self, directory: Path) -> dict[str, Path]:
-        """Write ca.crt / user.crt / user.key (the names of Strimzi's user Secret) and keystore.pem (key + chain)."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "ca.crt": directory / "ca.crt",
-            "user.crt": directory / "user.crt",
-            "user.key": directory / "user.key",
-            "keystore.pem": directory / "keystore.pem",
-        }
-        paths["ca.crt"].write_bytes(self.trusted_ca_pem)
-        paths["user.crt"].write_bytes(self.cert_pem)
-        paths["user.key"].write_bytes(self.key_pem)
-        paths["keystore.pem"].write_bytes(self.key_pem.rstrip(b"\n") + b"\n" + self.cert_pem)
-        for path in paths.values():
-            path.chmod(0o600)
-        return paths
-
-    def client_properties(self, bootstrap: str, directory: Path) -> dict[str, str]:
-        """Plain Kafka client settings (no `kafka.` prefix) for mTLS with PEM files written into `directory`."""
-        paths = self.write_files(directory)
-        return {
-            "bootstrap.servers": bootstrap,
-            "security.protocol": "SSL",
-            "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": str(paths["ca.crt"]),
-            "ssl.keystore.type": "PEM",
-            "ssl.keystore.location": str(paths["keystore.pem"]),
-        }
-
-
-def issue_client_identity(issuer: CertificateAuthority, name: str, trusted_ca_pem: bytes) -> ClientIdentity:
-    """A client certificate with subject CN=<name> signed by `issuer` (a Strimzi clients CA in production)."""
-    issued = issuer.issue_client(name)
-    return ClientIdentity(
-        name=name, cert_pem=issued.cert_pem(), key_pem=issued.key_pem(), trusted_ca_pem=trusted_ca_pem
-    )
-
-
-def write_properties(path: Path, values: Mapping[str, str]) -> Path:
-    """A .properties file with keys and values escaped the way java.util.Properties reads them back."""
-
-    def esc(text: str, key: bool) -> str:
-        out = []
-        for i, ch in enumerate(text):
-            if ch == "\\":
-                out.append("\\\\")
-            elif ch == "\n":
-                out.append("\\n")
-            elif ch == "\r":
-                out.append("\\r")
-            elif ch == "\t":
-                out.append("\\t")
-            elif ch in "=:#!" or (ch == " " and (key or i == 0)):
-                out.append("\\" + ch)
-            else:
-                out.append(ch)
-        return "".join(out)
-
-    path.write_text("".join(f"{esc(k, True)}={esc(v, False)}\n" for k, v in values.items()))
-    return path
-
-
-# --------------------------------------------------------------------------------------------- the broker
-
-
-class _AdminSession:
-    """One long-lived TestbedKafkaAdmin JVM: JSON request lines in, JSON answer lines out."""
-
-    def __init__(self, java: str, libs: Path, properties: Path, log: Path) -> None:
-        self._log = log
-        self._stderr: IO[bytes] = log.open("ab")
-        self._proc = subprocess.Popen(
-            [
-                *java_program_command(
-                    ADMIN_PROGRAM, libs, java, f"-Dlog4j2.configurationFile={CLIENT_LOG4J}"
-                ),
-                str(properties),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            bufsize=1,
-            preexec_fn=die_with_parent,
-        )
-        self._lock = threading.Lock()
-
-    def call(self, request: Mapping[str, Any], timeout: float = 120.0) -> dict[str, Any]:
-        """Send one request, return its answer; KafkaError with Kafka's class and message when it failed."""
-        with self._lock:
-            if self._proc.poll() is not None:
-                raise KafkaError(
-                    f"the admin client process exited ({self._proc.returncode}):\n{_tail_file(self._log)}"
-                )
-            assert self._proc.stdin is not None and self._proc.stdout is not None
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-            answer_box: list[str] = []
-            reader = threading.Thread(
-                target=lambda: answer_box.append(self._proc.stdout.readline()), daemon=True
-            )  # type: ignore[union-attr]
-            reader.start()
-            reader.join(timeout)
-            if not answer_box or not answer_box[0]:
-                raise KafkaError(
-                    f"admin call {request.get('op')} got no answer in {timeout:.0f}s:\n{_tail_file(self._log)}"
-                )
-        answer: dict[str, Any] = json.loads(answer_box[0])
-        if not answer.get("ok"):
-            error = answer.get("error", {})
-            raise KafkaError(
-                f"admin {request.get('op')} failed: {error.get('class')}: {error.get('message')}"
-            )
-        return answer
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
-                assert self._proc.stdin is not None
-                self._proc.stdin.close()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
-        for stream in (self._proc.stdout,):
-            if stream is not None:
-                stream.close()
-        self._stderr.close()
 
 
 class KafkaBroker(Started):
@@ -572,7 +116,7 @@ class KafkaBroker(Started):
         self.admin: ClientIdentity | None = None
         self.broker_principal = ""
         self._proc: subprocess.Popen[bytes] | None = None
-        self._admin: _AdminSession | None = None
+        self._admin: AdminSession | None = None
         self._stdout: IO[bytes] | None = None
 
     # ---- lifecycle
@@ -605,16 +149,16 @@ class KafkaBroker(Started):
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         """The end of the broker's log (and of its stdout) for error messages."""
         return (
-            _tail_file(self.log_file, lines)
+            tail_file(self.log_file, lines)
             + "\n--- stdout/stderr ---\n"
-            + _tail_file(self.workdir / "stdout.log", 15)
+            + tail_file(self.workdir / "stdout.log", 15)
         )
 
     def _ready_message(self) -> str:
         return f"Kafka {self.version} ready at {self.bootstrap} in {self.start_seconds:.1f}s"
 
     def _announce(self, message: str) -> None:
-        _say(self.progress, message)
+        say(self.progress, message)
 
     def _start(self) -> None:
         """Format the storage, start the broker, wait until an admin call answers; KafkaError otherwise."""
@@ -623,18 +167,18 @@ class KafkaBroker(Started):
         for sub in ("data", "logs", "tls", "admin"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         self._write_tls()
-        self.tls_port = self._requested_tls_port or _free_port()
-        self.controller_port = _free_port()
-        self.replication_port = _free_port()
+        self.tls_port = self._requested_tls_port or free_port()
+        self.controller_port = free_port()
+        self.replication_port = free_port()
         own_address = _is_ip(self.advertised_host) and self.listen_address == "127.0.0.1"
-        self.local_port = 0 if own_address else _free_port()
+        self.local_port = 0 if own_address else free_port()
         for address, port in (
             (self.listen_address, self.tls_port),
             ("127.0.0.1", self.controller_port),
             ("127.0.0.1", self.replication_port),
             ("127.0.0.1", self.local_port or self.tls_port),
         ):
-            if _port_open(port, address):
+            if listening(port, address):
                 raise KafkaError(f"port {port} on {address} is already in use")
         properties = self._write_server_properties()
         log4j = self._write_log4j()
@@ -660,7 +204,7 @@ class KafkaBroker(Started):
         )
         if fmt.returncode != 0:
             raise KafkaError(
-                f"formatting the KRaft storage failed (exit {fmt.returncode}):\n{_tail_text(fmt.stdout + fmt.stderr)}"
+                f"formatting the KRaft storage failed (exit {fmt.returncode}):\n{tail(fmt.stdout + fmt.stderr, LOG_TAIL_LINES)}"
             )
         self.timings["format"] = time.monotonic() - phase
         self._stdout = (self.workdir / "stdout.log").open("ab")
@@ -685,7 +229,7 @@ class KafkaBroker(Started):
         admin_props = self.admin.client_properties(self.local_bootstrap, self.workdir / "admin")
         admin_props["request.timeout.ms"] = "10000"
         admin_props["default.api.timeout.ms"] = "30000"
-        self._admin = _AdminSession(
+        self._admin = AdminSession(
             java,
             self.libs,
             write_properties(self.workdir / "admin" / "admin.properties", admin_props),
@@ -697,7 +241,7 @@ class KafkaBroker(Started):
         assert self._proc is not None and self._admin is not None
         phase = time.monotonic()
         deadline = phase + self.startup_timeout
-        while not _port_open(self.tls_port, self.listen_address):
+        while not listening(self.tls_port, self.listen_address):
             if self._proc.poll() is not None:
                 raise KafkaError(
                     f"the Kafka broker exited with code {self._proc.returncode} while starting:\n{self.log_tail()}"
@@ -939,7 +483,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{ {k: round(v, 1) for k, v in broker.timings.items()} }"
         )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
