@@ -23,9 +23,9 @@ from bridgedapp.builders.user import acls, group_prefix
 from bridgedapp.models import BRIDGE_METRICS_PORT, parse_spec
 
 from testbed.bridge.process import RealBridge
+from testbed.host import listening_sockets
 from testbed.kafka.broker import KafkaBroker
 from testbed.kafka.identity import ClientIdentity
-from tests.datapath.conftest import listening_sockets
 
 APP = "orders"
 

@@ -25,7 +25,8 @@ from testbed.kafka.acls import tls_principal
 from testbed.kafka.broker import KafkaBroker
 from testbed.strimzi_sim import StrimziSimulator
 from testbed.strimzi_sim.ca import CertificateAuthority, common_name, load_certificates
-from tests.datapath.conftest import MIRROR_TIMEOUT, RenderedApp, RenderedKafkaSide, read_rendered
+from tests.datapath.rendered import MIRROR_TIMEOUT, RenderedApp, read_rendered
+from tests.datapath.runners import RenderedKafkaSide
 
 CONFIG_HASH = "bridgedapp.io/config-hash"
 SSL_AUTH_FAILED = "org.apache.kafka.common.errors.SslAuthenticationException"
