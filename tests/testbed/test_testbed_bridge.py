@@ -1,4 +1,4 @@
-"""The pure helpers of testbed/bridge.py that turn a container spec and its objects into files at mount paths, and
+"""The pure helpers of testbed/bridge/ (pod, mounts, dist) that turn a container spec and its objects into files at mount paths, and
 find a bridge distribution. The data-path tests trust them to lay out exactly what the operator rendered, so a
 mistake here would make tier 1 and tier 2 test something other than the operator's output."""
 
