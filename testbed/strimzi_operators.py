@@ -35,7 +35,7 @@ import pykube
 
 from testbed.bridge.dist import find_bridge_java
 from testbed.host import listening, tail_file
-from testbed.lifecycle import Started, die_with_parent
+from testbed.lifecycle import Started, die_with_parent, terminate
 from testbed.strimzi_sim.ca import STRIMZI_ORGANIZATION, CertificateAuthority
 from testbed.strimzi_sim.common import default_labels, secret_object
 
@@ -269,13 +269,7 @@ class StrimziOperator(Started):
     def stop(self) -> None:
         """SIGTERM (its shutdown hook closes its clients), SIGKILL after 20 s; the work dir is kept for its log."""
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(10)
+            terminate(self._proc, 20)
             self._proc = None
         if self._stdout is not None:
             self._stdout.close()

@@ -8,7 +8,6 @@ Binaries found in $KUBEBUILDER_ASSETS are used instead of building them.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TextIO
@@ -205,21 +204,6 @@ def _run_step(
             f"last lines of its output ({log}):\n{tail_file(log, LOG_TAIL_LINES)}"
         )
     progress.say(f"{step}: done in {elapsed:.1f}s")
-
-
-def _lock(path: Path, progress: _Progress) -> Iterator[None]:
-    """An exclusive file lock, so two concurrent callers never build the same binaries twice."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress.say(f"another build holds {path}; waiting for it")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _install(built: Path, final: Path) -> None:

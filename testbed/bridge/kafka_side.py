@@ -14,15 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.bridge.errors import BridgeError, redacted_tail
-from testbed.bridge.mounts import (
-    Layout,
-    Mounts,
-    choose_layout,
-    copy_tree_for_rewrite,
-    rewrite_mount_paths,
-    stage_mounts,
-    stage_parent,
-)
+from testbed.bridge.mounts import Layout, Mounts, choose_layout, lay_out_rewritten, stage_mounts, stage_parent
 from testbed.kafka.jars import CLIENT_LOG4J, JAVA_DIR, ensure_kafka_libs, java_program_command
 from testbed.lifecycle import die_with_parent
 
@@ -86,9 +78,7 @@ def run_bridge_kafka_side(
         stage = Path(tmp)
         text = properties_text
         if chosen == "rewrite":
-            rewrite_root = stage / "root"
-            copy_tree_for_rewrite(mounts, rewrite_root)
-            text = rewrite_mount_paths(text, mounts, rewrite_root)
+            text = lay_out_rewritten(text, mounts, stage / "root")
         config = stage / "kafka-bridge.properties"
         config.write_text(text)
         java_cmd = [

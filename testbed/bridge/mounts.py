@@ -175,14 +175,20 @@ def rewrite_mount_paths(text: str, mounts: Mounts, root: Path) -> str:
     return text
 
 
-def copy_tree_for_rewrite(mounts: Mounts, root: Path) -> None:
-    """The rewrite layout: every mount as a kubelet-style folder under `root` (no namespace to put it in place)."""
+def _copy_tree_for_rewrite(mounts: Mounts, root: Path) -> None:
     for path, files in mounts.items():
         target = root / path.lstrip("/")
         if files:
             _kubelet_dir(target, files, 0o644)
         else:
             target.mkdir(parents=True, exist_ok=True)
+
+
+def lay_out_rewritten(properties_text: str, mounts: Mounts, root: Path) -> str:
+    """The rewrite layout: every mount as a kubelet-style folder under `root`, and the properties with their
+    mount paths pointing there (no namespace to put the files in place)."""
+    _copy_tree_for_rewrite(mounts, root)
+    return rewrite_mount_paths(properties_text, mounts, root)
 
 
 def choose_layout(layout: Layout) -> tuple[Layout, str]:

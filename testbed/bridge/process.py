@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,25 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from testbed.bridge.dist import (
-    dist_version,
-    find_bridge_java,
-)
+from testbed.bridge.dist import dist_version, find_bridge_java
 from testbed.bridge.errors import BridgeError, redacted_tail, say
-from testbed.bridge.mounts import (
-    Layout,
-    Mounts,
-    choose_layout,
-    copy_tree_for_rewrite,
-    rewrite_mount_paths,
-    stage_mounts,
-    stage_parent,
-)
-from testbed.bridge.pod import (
-    STRIMZI_HOME,
-)
+from testbed.bridge.mounts import Layout, Mounts, choose_layout, lay_out_rewritten, stage_mounts, stage_parent
+from testbed.bridge.pod import STRIMZI_HOME
 from testbed.host import port_free
-from testbed.lifecycle import Started, die_with_parent
+from testbed.lifecycle import Started, die_with_parent, terminate
 
 
 def read_properties(text: str) -> dict[str, str]:
@@ -158,8 +144,7 @@ class RealBridge(Started):
             argv = plan.argv([f"{self.strimzi_home}/bin/kafka_bridge_run.sh", f"--config-file={config}"])
         else:
             root = self._stage / "root"
-            copy_tree_for_rewrite(self.mounts, root)
-            config.write_text(rewrite_mount_paths(self.properties_text, self.mounts, root))
+            config.write_text(lay_out_rewritten(self.properties_text, self.mounts, root))
             if has_log4j:
                 child_env["KAFKA_BRIDGE_LOG4J_OPTS"] = f"-Dlog4j2.configurationFile=file:{root}{custom_log4j}"
             argv = [str(self.dist / "bin" / "kafka_bridge_run.sh"), f"--config-file={config}"]
@@ -281,13 +266,7 @@ class RealBridge(Started):
         """SIGTERM the bridge (the JVM the launch script exec'd into), SIGKILL after 15 s; remove the staging."""
         atexit.unregister(self.stop)
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.send_signal(signal.SIGTERM)
-                try:
-                    self._proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(10)
+            terminate(self._proc, 15)
             self._proc = None
         if self._log is not None:
             self._log.close()

@@ -36,7 +36,7 @@ from testbed.kafka.jars import (
     java_binary,
     say,
 )
-from testbed.lifecycle import Started, die_with_parent
+from testbed.lifecycle import Started, die_with_parent, terminate
 from testbed.strimzi_sim.ca import CertificateAuthority
 
 DEFAULT_ADMIN_NAME = "bridgedapp-test-admin"
@@ -269,13 +269,7 @@ class KafkaBroker(Started):
             self._admin.close()
             self._admin = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(10)
+            terminate(self._proc, 20)
             self._proc = None
         if self._stdout is not None:
             self._stdout.close()

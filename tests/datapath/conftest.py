@@ -44,11 +44,7 @@ from tests.datapath.rendered import (
     rendered_app_spec,
 )
 from tests.datapath.runners import KafkaSide, RenderedKafkaSide
-from tests.operator_fixtures import (
-    condition_is,
-    make_bridgedapp,
-    make_deployment,
-)
+from tests.operator_fixtures import condition_is, make_bridgedapp, make_deployment
 from tests.operator_fixtures import unique as unique_name
 
 DATAPATH_DIR = Path(__file__).resolve().parent

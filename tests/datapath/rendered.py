@@ -15,10 +15,7 @@ import pykube
 
 from testbed.bridge.pod import config_file_path, env_from_container, mounts_from_pod
 from testbed.strimzi_sim.ca import CertificateAuthority
-from tests.operator_fixtures import (
-    get_bridgedapp,
-    strimzi_kind,
-)
+from tests.operator_fixtures import get_bridgedapp, strimzi_kind
 
 READY_TIMEOUT = 240.0  # first use installs Strimzi from the bundle and waits for the simulated cluster
 MIRROR_TIMEOUT = 60.0  # the operator re-mirrors credentials on the Secret watch
