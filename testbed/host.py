@@ -1,6 +1,6 @@
 """What every part of the test bed needs from this machine: the shared cache folder, a file lock between
-processes, the end of a log for an error message, and loopback ports. Said once here, so the control plane,
-the broker, the bridge and Strimzi's operators cannot drift apart on them."""
+processes, the end of a log for an error message, loopback ports and the sockets a process listens on. Said once
+here, so the control plane, the broker, the bridge and Strimzi's operators cannot drift apart on them."""
 
 from __future__ import annotations
 
