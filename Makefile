@@ -27,7 +27,7 @@ test: $(STAMP)  ## build or reuse the control plane and Kafka, then run unit, in
 	$(PY) -m pytest
 
 unit: $(STAMP)  ## unit tests only (no cluster)
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit tests/testbed -m "not integration"
 
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check operator testbed tests bench

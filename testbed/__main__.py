@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from testbed import toolchain
+from testbed import host, toolchain
 from testbed.cluster import ClusterError, LocalCluster, describe, install_signal_handlers, kwok_workdir
 from testbed.sandbox import SANDBOX_NAME, how_to_connect, run_sandbox, sandbox_kubeconfig, start_sandbox
 from testbed.toolchain import ToolchainError
@@ -20,7 +20,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     for name, path in binaries.all().items():
         print(f"  {name:24} {path}")
     print(f"  {'helm':24} {toolchain.ensure_helm(progress=True)}")
-    from testbed.kafka import ensure_kafka_libs
+    from testbed.kafka.jars import ensure_kafka_libs
 
     libs = ensure_kafka_libs(progress=True)
     print(f"Kafka jars ready: {libs}")
@@ -52,7 +52,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Where the binaries are (or which are missing) and which clusters exist and run."""
     binaries, missing = toolchain.locate()
-    print(f"cache: {toolchain.cache_dir()}")
+    print(f"cache: {host.cache_dir()}")
     if binaries:
         for name, path in binaries.all().items():
             print(f"  {name:24} {path}")

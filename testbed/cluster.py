@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +25,8 @@ from typing import Any
 
 import yaml
 
-from testbed.toolchain import Binaries, cache_dir, ensure_binaries, locate
+from testbed.host import cache_dir, file_lock, port_free, tail_file
+from testbed.toolchain import Binaries, ensure_binaries, locate
 
 PREFIX = "bridgedapp-"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller")
@@ -35,7 +34,6 @@ DEFAULT_NODES = 3
 READY_TIMEOUT = 120.0  # our own readiness wait (detects a dead component at once)
 KWOKCTL_WAIT = "60s"  # kwokctl's --wait: it only logs when this runs out, we then keep waiting
 STOP_GRACE = 20.0
-LOG_TAIL_LINES = 25
 
 # Metadata level: who did what to which object, never request or response bodies (no Secret data).
 AUDIT_POLICY = """\
@@ -83,14 +81,6 @@ def clusters_dir() -> Path:
 
 def owners_dir() -> Path:
     return kwok_workdir() / "owners"
-
-
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text[-lines:]) or "(empty log)"
 
 
 def _proc_start_time(pid: int) -> int | None:
@@ -147,13 +137,8 @@ def _processes_of(cluster_dir: Path) -> dict[str, int]:
 @contextlib.contextmanager
 def _workdir_lock() -> Iterator[None]:
     """Serialises reaping, owner records and port allocation across processes sharing the work dir."""
-    kwok_workdir().mkdir(parents=True, exist_ok=True)
-    with (kwok_workdir() / ".create.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(kwok_workdir() / ".create.lock"):
+        yield
 
 
 _LIVE: set[LocalCluster] = set()
@@ -349,11 +334,11 @@ class LocalCluster:
                 if pid is None and not log.exists():
                     continue
                 state = "never started" if pid is None else f"exited (pid {pid})"
-                lines.append(f"component {component} {state}; last lines of {log}:\n{_tail(log)}")
+                lines.append(f"component {component} {state}; last lines of {log}:\n{tail_file(log)}")
         if not lines:
             log = self.logs_dir / "kube-apiserver.log"
             if log.exists():
-                lines.append(f"component kube-apiserver; last lines of {log}:\n{_tail(log)}")
+                lines.append(f"component kube-apiserver; last lines of {log}:\n{tail_file(log)}")
         return "\n".join(lines)
 
     def _wait_pids_gone(self, pids: dict[str, int], grace: float = STOP_GRACE) -> None:
@@ -412,7 +397,7 @@ class LocalCluster:
             time.sleep(0.25)
         raise ClusterError(
             f"cluster {self.name}: {ready}/{self.nodes} kwok nodes Ready after {timeout:.0f}s\n"
-            f"component kwok-controller; last lines:\n{_tail(self.logs_dir / 'kwok-controller.log')}"
+            f"component kwok-controller; last lines:\n{tail_file(self.logs_dir / 'kwok-controller.log')}"
         )
 
     def _write_kubeconfig(self) -> None:
@@ -623,22 +608,12 @@ def _reserved_ports() -> set[int]:
     return reserved
 
 
-def _port_free(port: int) -> bool:
-    for host in ("127.0.0.1", "0.0.0.0"):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                return False
-    return True
-
-
 def _allocate_ports(count: int) -> list[int]:
     """Free ports that no cluster of ours has claimed (call under _workdir_lock)."""
     reserved = _reserved_ports()
     ports: list[int] = []
     for port in PORT_RANGE:
-        if port not in reserved and _port_free(port):
+        if port not in reserved and port_free(port, ("127.0.0.1", "0.0.0.0")):
             ports.append(port)
             if len(ports) == count:
                 return ports

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import subprocess
 import time
 from typing import Any, Self
 
@@ -24,6 +25,18 @@ def die_with_parent() -> None:
     test run leaves no broker, bridge or operator behind (Linux prctl PR_SET_PDEATHSIG; kept across exec)."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
+def terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, then SIGKILL once `grace` seconds have passed: a child's own shutdown gets its chance, a hung one
+    cannot hold the test run."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 class Started:

@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from bridgedapp.settings import STRIMZI_RELEASE_URL
 
+from testbed.host import cache_dir
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE_DIR = REPO_ROOT.parent / "shared" / "strimzi"
 ENV_DIR = "BRIDGEDAPP_STRIMZI_BUNDLE_DIR"
@@ -41,8 +43,7 @@ def bundle_dir() -> Path:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("BRIDGEDAPP_CACHE_DIR") or Path.home() / ".cache" / "bridgedapp"
-    return Path(base) / "strimzi"
+    return cache_dir() / "strimzi"
 
 
 @functools.cache

@@ -20,7 +20,6 @@ Both bind fixed health ports on every address (User Operator 8081, Topic Operato
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +33,9 @@ from typing import IO, Any
 
 import pykube
 
-from testbed.bridge import find_bridge_java
-from testbed.lifecycle import Started, die_with_parent
+from testbed.bridge.dist import find_bridge_java
+from testbed.host import listening, tail_file
+from testbed.lifecycle import Started, die_with_parent, terminate
 from testbed.strimzi_sim.ca import STRIMZI_ORGANIZATION, CertificateAuthority
 from testbed.strimzi_sim.common import default_labels, secret_object
 
@@ -172,26 +172,12 @@ def operator_env(
     }
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no {path.name})"
-
-
 def _ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as resp:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
-
-
-def port_in_use(port: int) -> bool:
-    """Whether something already listens on `port` (the operators bind their health ports on every address)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class StrimziOperator(Started):
@@ -222,7 +208,9 @@ class StrimziOperator(Started):
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return (
-            _tail(self.log_path, lines) + "\n--- stdout/stderr ---\n" + _tail(self.workdir / "stdout.log", 15)
+            tail_file(self.log_path, lines)
+            + "\n--- stdout/stderr ---\n"
+            + tail_file(self.workdir / "stdout.log", 15)
         )
 
     @property
@@ -238,7 +226,7 @@ class StrimziOperator(Started):
         print(f"[testbed.strimzi_operators] {message}", file=sys.stderr, flush=True)
 
     def _start(self) -> None:
-        if port_in_use(self.kind.health_port):
+        if listening(self.kind.health_port):  # they bind it on every address, 127.0.0.1 too
             raise RuntimeError(
                 f"port {self.kind.health_port}, the {self.kind.name} operator's fixed health port, is in use"
             )
@@ -281,13 +269,7 @@ class StrimziOperator(Started):
     def stop(self) -> None:
         """SIGTERM (its shutdown hook closes its clients), SIGKILL after 20 s; the work dir is kept for its log."""
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(10)
+            terminate(self._proc, 20)
             self._proc = None
         if self._stdout is not None:
             self._stdout.close()

@@ -8,8 +8,6 @@ Binaries found in $KUBEBUILDER_ASSETS are used instead of building them.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -18,10 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TextIO
+
+from testbed.host import cache_dir, file_lock, tail_file
 
 K8S_VERSION = "v1.36.1"
 ETCD_VERSION = "v3.6.16"
@@ -70,12 +70,6 @@ class Binaries:
             if p.parent not in seen:
                 seen.append(p.parent)
         return seen
-
-
-def cache_dir() -> Path:
-    """$BRIDGEDAPP_CACHE_DIR, else ~/.cache/bridgedapp: where binaries and kwok's clusters live."""
-    env = os.environ.get("BRIDGEDAPP_CACHE_DIR")
-    return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "bridgedapp"
 
 
 def k8s_bin_dir() -> Path:
@@ -173,14 +167,6 @@ def _check_go(progress: _Progress) -> str:
     return go
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no output captured)"
-    return "\n".join(text[-lines:]) or "(no output)"
-
-
 def _run_step(
     step: str,
     argv: Sequence[str],
@@ -215,25 +201,9 @@ def _run_step(
     if rc != 0:
         raise ToolchainError(
             f"build step {step!r} failed (exit {rc}) after {elapsed:.0f}s: {' '.join(argv)}\n"
-            f"last lines of its output ({log}):\n{_tail(log)}"
+            f"last lines of its output ({log}):\n{tail_file(log, LOG_TAIL_LINES)}"
         )
     progress.say(f"{step}: done in {elapsed:.1f}s")
-
-
-@contextlib.contextmanager
-def _lock(path: Path, progress: _Progress) -> Iterator[None]:
-    """An exclusive file lock, so two concurrent callers never build the same binaries twice."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress.say(f"another build holds {path}; waiting for it")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _install(built: Path, final: Path) -> None:
@@ -398,7 +368,7 @@ def ensure_binaries(progress: bool = True) -> Binaries:
         return binaries
     prog = _Progress(progress)
     root = cache_dir()
-    with _lock(root / ".build.lock", prog):
+    with file_lock(root / ".build.lock", prog.say):
         binaries, missing = locate()  # another caller may have finished while we waited
         if binaries is not None:
             return binaries
@@ -440,7 +410,7 @@ def ensure_helm(progress: bool = True) -> Path:
     prog = _Progress(progress)
     root = cache_dir()
     # A lock and a scratch folder of its own: it may build while the control plane builds.
-    with _lock(root / ".helm-build.lock", prog):
+    with file_lock(root / ".helm-build.lock", prog.say):
         found = locate_helm()
         if found is not None:
             return found

@@ -81,6 +81,26 @@ def cluster(pytestconfig: pytest.Config, binaries: Binaries) -> Iterator[LocalCl
 
 
 @pytest.fixture(scope="session")
+def fresh_cluster(cluster: LocalCluster) -> Iterator[Callable[[str], LocalCluster]]:
+    """Factory of private control planes, for tests that change cluster-wide state (CRDs, Strimzi installs).
+
+    `fresh_cluster("purpose")` starts an empty cluster; all are deleted at the end of the session. Depends on
+    `cluster` so that a missing toolchain skips (or, in CI, fails) exactly as it does there.
+    """
+    made: list[LocalCluster] = []
+
+    def make(purpose: str) -> LocalCluster:
+        local = LocalCluster(f"{os.getpid()}-{purpose}", binaries=cluster.binaries, progress=False)
+        made.append(local)
+        local.create()
+        return local
+
+    yield make
+    for local in made:
+        local.delete()
+
+
+@pytest.fixture(scope="session")
 def kubeconfig(cluster: LocalCluster) -> Path:
     """Admin kubeconfig of the session cluster (client certificate of system:masters)."""
     return cluster.kubeconfig

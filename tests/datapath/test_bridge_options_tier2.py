@@ -22,9 +22,10 @@ from bridgedapp.builders import sidecar
 from bridgedapp.builders.user import acls, group_prefix
 from bridgedapp.models import BRIDGE_METRICS_PORT, parse_spec
 
-from testbed.bridge import RealBridge
-from testbed.kafka import ClientIdentity, KafkaBroker
-from tests.datapath.conftest import listening_sockets
+from testbed.bridge.process import RealBridge
+from testbed.host import listening_sockets
+from testbed.kafka.broker import KafkaBroker
+from testbed.kafka.identity import ClientIdentity
 
 APP = "orders"
 

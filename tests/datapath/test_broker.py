@@ -9,8 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-from testbed.bridge import KafkaSideResult, Mounts, RealBridge
-from testbed.kafka import ClientIdentity, KafkaBroker
+from testbed.bridge.kafka_side import KafkaSideResult
+from testbed.bridge.mounts import Mounts
+from testbed.bridge.process import RealBridge
+from testbed.kafka.broker import KafkaBroker
+from testbed.kafka.identity import ClientIdentity
 from testbed.strimzi_sim.ca import CertificateAuthority
 
 SSL_AUTH_FAILED = "org.apache.kafka.common.errors.SslAuthenticationException"

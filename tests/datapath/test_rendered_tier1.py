@@ -20,11 +20,13 @@ import pykube
 import pytest
 from cryptography import x509
 
-from testbed.bridge import KafkaSideResult, run_bridge_kafka_side
-from testbed.kafka import KafkaBroker, tls_principal
+from testbed.bridge.kafka_side import KafkaSideResult, run_bridge_kafka_side
+from testbed.kafka.acls import tls_principal
+from testbed.kafka.broker import KafkaBroker
 from testbed.strimzi_sim import StrimziSimulator
 from testbed.strimzi_sim.ca import CertificateAuthority, common_name, load_certificates
-from tests.datapath.conftest import MIRROR_TIMEOUT, RenderedApp, RenderedKafkaSide, read_rendered
+from tests.datapath.rendered import MIRROR_TIMEOUT, RenderedApp, read_rendered
+from tests.datapath.runners import RenderedKafkaSide
 
 CONFIG_HASH = "bridgedapp.io/config-hash"
 SSL_AUTH_FAILED = "org.apache.kafka.common.errors.SslAuthenticationException"

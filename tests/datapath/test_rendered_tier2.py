@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from testbed.bridge import RealBridge
-from testbed.kafka import KafkaBroker
-from tests.datapath.conftest import RenderedApp, listening_sockets
+from testbed.bridge.process import RealBridge
+from testbed.host import listening_sockets
+from testbed.kafka.broker import KafkaBroker
+from tests.datapath.rendered import RenderedApp
 
 NOT_AUTHORIZED = "Not authorized to access topics"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")

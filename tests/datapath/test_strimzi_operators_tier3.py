@@ -23,9 +23,10 @@ import pykube
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from testbed.bridge import RealBridge
+from testbed.bridge.process import RealBridge
 from testbed.cluster import LocalCluster
-from testbed.kafka import KafkaBroker, acl_bindings_for_user, tls_principal
+from testbed.kafka.acls import acl_bindings_for_user, tls_principal
+from testbed.kafka.broker import KafkaBroker
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
 from testbed.strimzi_operators import (
@@ -40,14 +41,8 @@ from testbed.strimzi_sim.common import iso_now
 from testbed.strimzi_sim.topic_operator import replication_factor_error
 from testbed.strimzi_sim.user_operator import MAX_TLS_USERNAME, invalid_resource, user_secret_labels
 from testbed.toolchain import Binaries
-from tests.datapath.conftest import (
-    APP_DEPLOYMENT,
-    APP_NAME,
-    RenderedApp,
-    RenderedKafkaSide,
-    _strimzi_ca,
-    read_rendered,
-)
+from tests.datapath.rendered import APP_DEPLOYMENT, APP_NAME, RenderedApp, read_rendered, strimzi_ca
+from tests.datapath.runners import RenderedKafkaSide
 from tests.datapath.test_rendered_tier1 import (
     FROM_START,
     GROUP_DENIED,
@@ -191,8 +186,8 @@ def tier3(
             what=f"Strimzi installed and the CA Secrets of Kafka {STRIMZI_NS}/{cluster} written (simulated)",
         )
         kafka = strimzi_kind(api, "Kafka").objects(api, namespace=STRIMZI_NS).get(name=cluster).obj
-        cluster_ca = _strimzi_ca(api, STRIMZI_NS, cluster, "cluster-ca")
-        clients_ca = _strimzi_ca(api, STRIMZI_NS, cluster, "clients-ca")
+        cluster_ca = strimzi_ca(api, STRIMZI_NS, cluster, "cluster-ca")
+        clients_ca = strimzi_ca(api, STRIMZI_NS, cluster, "clients-ca")
 
         broker = KafkaBroker(
             cluster_ca,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -25,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from testbed.audit import requests_of
 from testbed.cluster import LocalCluster
+from testbed.host import free_port
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import running_operator
 from testbed.service_account import OPERATOR_USER, service_account_kubeconfig
@@ -83,12 +83,6 @@ def bed(
         local.kubectl("apply", "--server-side", "-f", "-", input=peering)
         with simulator_running(local.kubeconfig):
             yield Bed(local, pykube_client(local.kubeconfig), env, [first, second], work)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

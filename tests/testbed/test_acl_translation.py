@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.kafka import AclBinding, acl_bindings_for_user, tls_principal
+from testbed.kafka.acls import AclBinding, acl_bindings_for_user, tls_principal
 
 
 def _binding(

@@ -29,7 +29,7 @@ from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.strimzi_sim import StrimziSimulator
 from tests.conftest import WaitUntil
-from tests.integration.conftest import StrimziCrds, install_strimzi_crds
+from tests.testbed.conftest import StrimziCrds, install_strimzi_crds
 
 GROUP = "kafka.strimzi.io"
 CLUSTER = "my-cluster"

@@ -1,4 +1,4 @@
-"""The pure helpers of testbed/bridge.py that turn a container spec and its objects into files at mount paths, and
+"""The pure helpers of testbed/bridge/ (pod, mounts, dist) that turn a container spec and its objects into files at mount paths, and
 find a bridge distribution. The data-path tests trust them to lay out exactly what the operator rendered, so a
 mistake here would make tier 1 and tier 2 test something other than the operator's output."""
 
@@ -18,23 +18,13 @@ from bridgedapp.builders.bridge import (
 from bridgedapp.builders.sidecar import build_bridge_container, build_volumes
 from bridgedapp.models import parse_spec
 
-from testbed.bridge import (
-    BridgeError,
-    KafkaSideResult,
-    MountPlan,
-    RealBridge,
-    _properties,
-    _redact,
-    config_file_path,
-    dist_version,
-    env_from_container,
-    find_bridge_dist,
-    find_bridge_java,
-    mounts_from_pod,
-    rewrite_mount_paths,
-    stage_mounts,
-)
-from testbed.kafka import KafkaBroker
+from testbed.bridge.dist import dist_version, find_bridge_dist, find_bridge_java
+from testbed.bridge.errors import BridgeError, redact
+from testbed.bridge.kafka_side import KafkaSideResult
+from testbed.bridge.mounts import MountPlan, rewrite_mount_paths, stage_mounts
+from testbed.bridge.pod import config_file_path, env_from_container, mounts_from_pod
+from testbed.bridge.process import RealBridge, read_properties
+from testbed.kafka.broker import KafkaBroker
 from testbed.strimzi_sim.ca import CertificateAuthority
 
 # ---- env and config file ---------------------------------------------------------------------------------------
@@ -197,14 +187,14 @@ def test_mount_plan_script_lays_out_overlays_hosts_and_execs(tmp_path: Path) -> 
 def test_redact_hides_keys_and_passwords_but_not_references() -> None:
     key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
     text = f"{key}\nssl.key.password=hunter2\nssl.keystore.key=${{strimzidir:/opt/x:user.key}}"
-    shown = _redact(text)
+    shown = redact(text)
     assert "MIIE" not in shown and "hunter2" not in shown
     assert "${strimzidir:/opt/x:user.key}" in shown
 
 
 def test_properties_reader_and_real_bridge_addresses(tmp_path: Path) -> None:
     text = "# c\n! c\nhttp.host=0.0.0.0\nhttp.port = 8090\nhttp.management.port:8091\nbridge.id=x\n"
-    assert _properties(text) == {
+    assert read_properties(text) == {
         "http.host": "0.0.0.0",
         "http.port": "8090",
         "http.management.port": "8091",

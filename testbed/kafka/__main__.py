@@ -1,0 +1,5 @@
+"""`python -m testbed.kafka [warm]`."""
+
+from testbed.kafka.broker import main
+
+raise SystemExit(main())
