@@ -63,17 +63,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     waiting.install()  # a retry that only waits for Strimzi's install is logged at INFO
     settings.posting.level = logging.INFO
     settings.execution.max_workers = 8
-    operator_settings = getattr(memo, "settings", None) or Settings.from_env()
-    kube = Kube.from_env()
-    memo.settings = operator_settings
-    memo.reconciler = Reconciler(kube, operator_settings)
+    operator_settings: Settings = memo.settings  # put there by `bridgedapp run`, the one entry path
+    memo.reconciler = Reconciler(Kube.from_env(), operator_settings)
     memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
-    log.info(
-        "bridgedapp operator ready: Strimzi install=%s version=%s namespace=%s",
-        operator_settings.strimzi_install,
-        operator_settings.strimzi_version,
-        operator_settings.strimzi_namespace,
-    )
+    # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this process
+    # runs with; none of them is a secret.
+    log.info("bridgedapp operator ready, settings: %s", operator_settings.model_dump_json())
 
 
 @kopf.on.login()
