@@ -1,6 +1,7 @@
 """Every documented setting reaches the running operator: `python -m bridgedapp run` (how the Deployment and
 the tests start it) with each BRIDGEDAPP_ variable at a value other than its default, on a control plane of
-its own. The operator's start-up line must carry every value; where a value changes what the operator does
+its own, as its ServiceAccount with the `install` profile's roles (plus the peering records' Role, which no
+profile ships: the chart's replicas peer cluster-wide). The operator's start-up line must carry every value; where a value changes what the operator does
 cheaply enough to see, that behaviour is checked too (JSON logs, /metrics, liveness, peering in each watched
 namespace with its priority, no Strimzi install).
 """
@@ -19,8 +20,15 @@ from bridgedapp.settings import Settings, env_name
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
 from testbed.operator_process import READY_LINE, running_operator, wait_ready
+from testbed.service_account import OPERATOR_USER
 from tests.integration.test_operations import free_port
-from tests.operator_fixtures import REPO, condition_is, make_bridgedapp, make_deployment
+from tests.operator_fixtures import (
+    as_operator,
+    condition_is,
+    forbidden_requests,
+    make_bridgedapp,
+    make_deployment,
+)
 
 APPS_NS, KAFKA_NS = "settings-apps", "settings-kafka"
 PEERING = "settings-peering"
@@ -81,6 +89,23 @@ def non_default_settings(metrics_port: int, liveness_port: int) -> tuple[dict[st
     }
 
 
+def peering_role(namespace: str) -> list[dict[str, Any]]:
+    """What the operator's ServiceAccount needs to peer in `namespace` (as the chart grants cluster-wide)."""
+    sa_namespace, _, sa_name = OPERATOR_USER.removeprefix("system:serviceaccount:").partition(":")
+    meta = {"name": "bridgedapp-operator-peering", "namespace": namespace}
+    rules = [{"apiGroups": ["kopf.dev"], "resources": ["kopfpeerings"], "verbs": ["list", "watch", "patch"]}]
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": meta["name"]},
+            "subjects": [{"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}],
+        },
+    ]
+
+
 def startup_settings(log: Path) -> dict[str, Any]:
     """The settings the operator logged at start-up; every line of its log must be one JSON object."""
     lines = [line for line in log.read_text().splitlines() if line.strip()]
@@ -100,7 +125,7 @@ def test_every_documented_setting_reaches_the_running_operator(
 ) -> None:
     local = fresh_cluster("settings")
     api = pykube_client(local.kubeconfig)
-    local.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
+    credentials = as_operator(local, tmp_path)  # the install profile: CRD, ServiceAccount, its roles
     local.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(NAMESPACED_PEERING_CRD))
     for crd in ("bridgedapps.bridgedapp.io", "kopfpeerings.kopf.dev"):
         local.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
@@ -108,11 +133,13 @@ def test_every_documented_setting_reaches_the_running_operator(
         local.kubectl("create", "namespace", ns)
         peering = {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": PEERING}}
         local.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(peering))
+        for obj in peering_role(ns) if ns != "settings-unwatched" else []:
+            local.kubectl("apply", "-f", "-", input=json.dumps(obj))
 
     metrics_port, liveness_port = free_port(), free_port()
     env, expected = non_default_settings(metrics_port, liveness_port)
     log = tmp_path / "operator.log"
-    with running_operator(local.kubeconfig, log, env=env) as proc:
+    with running_operator(credentials, log, env=env) as proc:
         wait_ready(proc, log)
         # Peering, its priority and the watched namespaces: a record of priority 4242 in each watched one.
         for ns in (APPS_NS, KAFKA_NS):
@@ -137,3 +164,4 @@ def test_every_documented_setting_reaches_the_running_operator(
         assert "BRIDGEDAPP_STRIMZI_INSTALL=never" in found["message"]
         assert proc.poll() is None, log.read_text()[-3000:]
     assert startup_settings(log) == expected
+    assert not forbidden_requests(local, rbac_only=True)
