@@ -27,8 +27,10 @@ def setting(default: Any, description: str, *, shown: str | None = None, flags: 
 class Settings(BaseSettings):
     """What the operator needs to know that is not in any BridgedApp."""
 
+    # extra="forbid": a misspelt keyword (tests, benchmarks) fails; other BRIDGEDAPP_ variables (the test
+    # bed's) are not read from the environment at all.
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore"
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid"
     )
 
     strimzi_install: Literal["auto", "never"] = setting(

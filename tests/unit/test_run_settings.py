@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from bridgedapp.cli import CliError, _parser, load_settings
 from bridgedapp.settings import Settings, default_text, env_name, markdown_table
+from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOYMENT_ENV = {
@@ -199,3 +200,15 @@ def test_deploy_sets_only_declared_settings() -> None:
     }
     assert used, "found no BRIDGEDAPP_ variable in deploy/"
     assert used <= declared, sorted(used - declared)
+
+
+def test_other_bridgedapp_variables_are_not_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test bed's BRIDGEDAPP_CACHE_DIR and friends share the prefix: they are not read, nor an error."""
+    monkeypatch.setenv("BRIDGEDAPP_CACHE_DIR", "/tmp/cache")
+    monkeypatch.setenv("BRIDGEDAPP_BRIDGE_DIST", "/tmp/bridge")
+    assert run_settings() == Settings()
+
+
+def test_a_misspelt_setting_in_code_fails() -> None:
+    with pytest.raises(ValidationError, match="strimzi_manfest"):
+        Settings(strimzi_manfest="/tmp/bundle.yaml")  # type: ignore[call-arg]
