@@ -66,9 +66,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     operator_settings: Settings = memo.settings  # put there by `bridgedapp run`, the one entry path
     memo.reconciler = Reconciler(Kube.from_env(), operator_settings)
     memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
-    # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this process
-    # runs with; none of them is a secret.
-    log.info("bridgedapp operator ready, settings: %s", operator_settings.model_dump_json())
+    # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this runs with.
+    log.info("bridgedapp operator ready, settings: %s", operator_settings.loggable())
 
 
 @kopf.on.login()

@@ -4,6 +4,7 @@ of `bridgedapp run` (the flag wins); its description is the flag's `--help` and 
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
@@ -16,6 +17,7 @@ STRIMZI_RELEASE_URL = (
     "strimzi-cluster-operator-{version}.yaml"
 )
 BUNDLED_MANIFEST_DIR = "/opt/bridgedapp/strimzi"  # where the image ships the pinned bundle
+_URL_CREDENTIALS = re.compile(r"//[^/@\s\"]+@")
 
 
 def setting(default: Any, description: str, *, shown: str | None = None, flags: tuple[str, ...] = ()) -> Any:
@@ -116,6 +118,11 @@ class Settings(BaseSettings):
         if not 0 <= value <= 65535:
             raise ValueError("must be a port number (1-65535) or 0 for off")
         return value
+
+    def loggable(self) -> str:
+        """Every effective setting as one JSON object for the start-up line; a URL's user:password (a
+        bundle mirror's, say) is masked, as nothing else here is a secret."""
+        return _URL_CREDENTIALS.sub("//***@", self.model_dump_json())
 
     def manifest_source(self) -> str:
         """Where the Strimzi bundle comes from: the setting, else the image's copy, else the release URL."""

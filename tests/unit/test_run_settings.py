@@ -3,6 +3,7 @@ is one line, and `--help`, the README and deploy/ all name exactly the settings 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -212,3 +213,11 @@ def test_other_bridgedapp_variables_are_not_settings(monkeypatch: pytest.MonkeyP
 def test_a_misspelt_setting_in_code_fails() -> None:
     with pytest.raises(ValidationError, match="strimzi_manfest"):
         Settings(strimzi_manfest="/tmp/bundle.yaml")  # type: ignore[call-arg]
+
+
+def test_the_start_up_line_masks_credentials_in_urls() -> None:
+    settings = Settings(strimzi_manifest="https://mirror:s3cret@repo.example/strimzi.yaml", peering="p")
+    line = settings.loggable()
+    assert "s3cret" not in line and "mirror" not in line
+    assert json.loads(line)["strimzi_manifest"] == "https://***@repo.example/strimzi.yaml"
+    assert json.loads(line)["peering"] == "p"
