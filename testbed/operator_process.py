@@ -1,6 +1,7 @@
 """The operator as its users run it (`python -m bridgedapp run`), as a child process stopped on every exit.
 
-Shared by the tests that need an operator on a cluster of their own and by the benchmarks.
+The one way the tests and the benchmarks start the operator: the same wiring (settings, Kopf, metrics,
+peering) as the Deployment's `bridgedapp run`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from testbed.lifecycle import die_with_parent
 
 REPO = Path(__file__).resolve().parent.parent
+READY_LINE = "bridgedapp operator ready"  # logged by the start-up handler, with every effective setting
 
 
 @contextlib.contextmanager
@@ -42,3 +45,19 @@ def running_operator(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def wait_ready(proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 90.0) -> None:
+    """Until the operator has logged its start-up line; RuntimeError with its log if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while READY_LINE not in log_path.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            state = (
+                f"exited with {proc.returncode}"
+                if proc.returncode is not None
+                else f"not ready in {timeout:.0f}s"
+            )
+            raise RuntimeError(
+                f"the operator {state}; its log ends:\n{log_path.read_text(errors='replace')[-3000:]}"
+            )
+        time.sleep(0.2)

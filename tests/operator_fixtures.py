@@ -1,5 +1,5 @@
-"""Shared fixtures (a pytest plugin, loaded by tests/conftest.py) for the operator's own tests: the real operator (Kopf, via KopfRunner) against the local
-control plane, Strimzi installed through the operator's own code path from the official bundle, and the
+"""Shared fixtures (a pytest plugin, loaded by tests/conftest.py) for the operator's own tests: the real operator
+(`python -m bridgedapp run`, the Deployment's entry point, as a child process) against the local control plane, Strimzi installed through the operator's own code path from the official bundle, and the
 Strimzi simulator (a named test double) standing in for Strimzi's reconcile loop.
 
 Tests observe everything through pykube-ng (`api`), never through the operator's client.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,12 +19,11 @@ from typing import Any
 
 import pykube
 import pytest
-from kopf.testing import KopfRunner
 
 from testbed.audit import AuditLog, requests_of
 from testbed.cluster import LocalCluster
 from testbed.kubeclient import pykube_client
-from testbed.operator_process import running_operator
+from testbed.operator_process import running_operator, wait_ready
 from testbed.service_account import OPERATOR_USER, apply_profile, rendered_profile, service_account_kubeconfig
 from testbed.strimzi_bundle import bundle_path
 from testbed.strimzi_sim import StrimziSimulator
@@ -54,27 +54,6 @@ def strimzi_manifest() -> Path:
     if path is None:
         pytest.fail("Strimzi 1.2.0 bundle not found: set BRIDGEDAPP_STRIMZI_BUNDLE_DIR (see shared/strimzi)")
     return path
-
-
-@contextlib.contextmanager
-def operator_running(kubeconfig: Path, **env: str) -> Iterator[KopfRunner]:
-    """The real operator in this process (KopfRunner), configured through its environment variables."""
-    settings = {"KUBECONFIG": str(kubeconfig), **env}
-    saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)
-    try:
-        with KopfRunner(
-            ["run", "--all-namespaces", "--standalone", "--module", "bridgedapp.handlers"],
-            timeout=60,
-        ) as runner:
-            yield runner
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    assert runner.exception is None, runner.output[-3000:]
 
 
 @contextlib.contextmanager
@@ -118,12 +97,18 @@ def operator(
     simulator: StrimziSimulator,
     bridgedapp_crd: None,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[KopfRunner]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """The operator as its ServiceAccount with the `install` profile's roles, installing Strimzi 1.2.0 from
-    the bundle on first need. At the end of the session, any request RBAC refused it fails the run."""
-    credentials = as_operator(cluster, tmp_path_factory.mktemp("operator"))
-    with operator_running(credentials, BRIDGEDAPP_STRIMZI_MANIFEST=str(strimzi_manifest)) as runner:
-        yield runner
+    the bundle on first need. At the end of the session, an operator that died or a request RBAC refused it
+    fails the run."""
+    work = tmp_path_factory.mktemp("operator")
+    credentials, log = as_operator(cluster, work), work / "operator.log"
+    with running_operator(
+        credentials, log, env={"BRIDGEDAPP_STRIMZI_MANIFEST": str(strimzi_manifest)}
+    ) as proc:
+        wait_ready(proc, log)
+        yield proc
+        assert proc.poll() is None, f"the operator exited ({proc.returncode}):\n" + log.read_text()[-3000:]
     # Tests delete namespaces while the operator still posts events there: admission refuses those (403).
     forbidden = forbidden_requests(cluster, rbac_only=True)
     assert not forbidden, f"RBAC refused the operator {len(forbidden)} requests:\n" + "\n".join(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import secrets
 import sys
+import typing
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bridgedapp.settings import Settings
+from pydantic import ValidationError
+
+from bridgedapp.settings import Settings, default_text, env_name, flags_of
 
 if TYPE_CHECKING:
     from bridgedapp.kube import Kube
@@ -34,76 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the operator", description=RUN_HELP)
-    defaults = Settings.from_env()
-    run.add_argument(
-        "--strimzi-install",
-        choices=("auto", "never"),
-        default=defaults.strimzi_install,
-        help="auto: install Strimzi when none is found; never: only adopt an existing one "
-        "[BRIDGEDAPP_STRIMZI_INSTALL, default %(default)s]",
-    )
-    run.add_argument(
-        "--strimzi-version",
-        default=defaults.strimzi_version,
-        help="Strimzi version to install [BRIDGEDAPP_STRIMZI_VERSION, default %(default)s]",
-    )
-    run.add_argument(
-        "--strimzi-namespace",
-        default=defaults.strimzi_namespace,
-        help="namespace to install Strimzi into, and the default Kafka namespace "
-        "[BRIDGEDAPP_STRIMZI_NAMESPACE, default %(default)s]",
-    )
-    run.add_argument(
-        "--strimzi-manifest",
-        default=defaults.strimzi_manifest,
-        help="path or URL of the Strimzi install bundle, for air-gapped clusters "
-        "[BRIDGEDAPP_STRIMZI_MANIFEST, default: the image's bundled copy, else the release URL]",
-    )
-    run.add_argument(
-        "--namespace",
-        "-n",
-        action="append",
-        default=list(defaults.namespaces),
-        help="watch only this namespace for BridgedApps (repeatable) [BRIDGEDAPP_NAMESPACES, comma-separated; "
-        "default: all namespaces]",
-    )
-    run.add_argument(
-        "--single-tenant",
-        action="store_true",
-        default=defaults.single_tenant,
-        help="one team per cluster: any BridgedApp may get ACLs on any topic and consumer group, with no "
-        "owner's or admin's allowance [BRIDGEDAPP_SINGLE_TENANT, default false]",
-    )
-    run.add_argument(
-        "--liveness",
-        default=defaults.liveness,
-        help="serve Kopf's liveness probe at this URL, e.g. http://0.0.0.0:8080/healthz "
-        "[BRIDGEDAPP_LIVENESS, default: none]",
-    )
-    run.add_argument(
-        "--metrics-port",
-        type=int,
-        default=defaults.metrics_port,
-        help="serve Prometheus metrics on this port at /metrics [BRIDGEDAPP_METRICS_PORT, default: off]",
-    )
-    run.add_argument(
-        "--log-format",
-        choices=("plain", "json"),
-        default=defaults.log_format,
-        help="json: one JSON object per log line [BRIDGEDAPP_LOG_FORMAT, default %(default)s]",
-    )
-    run.add_argument(
-        "--peering",
-        default=defaults.peering,
-        help="Kopf peering object to take turns through, so several replicas are safe: only the one of "
-        "highest priority acts [BRIDGEDAPP_PEERING, default: none, run alone]",
-    )
-    run.add_argument(
-        "--priority",
-        type=int,
-        default=defaults.priority,
-        help="peering priority [BRIDGEDAPP_PRIORITY, default: random, so replicas never tie]",
-    )
+    _add_settings(run)
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
 
     render = sub.add_parser(
@@ -133,40 +66,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_settings(run: argparse.ArgumentParser) -> None:
+    """One flag per setting, generated from its declaration; a flag not given leaves the environment's value."""
+    for name, field in Settings.model_fields.items():
+        description = (field.description or "").replace("`", "")
+        help_text = f"{description} [{env_name(name)}, default: {default_text(field)}]".replace("%", "%%")
+        options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
+        if field.annotation is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(field.annotation) is tuple:
+            options.update(action="append", metavar=name.removesuffix("s").upper())
+        elif typing.get_origin(field.annotation) is typing.Literal:
+            options["metavar"] = "{" + ",".join(typing.get_args(field.annotation)) + "}"
+        run.add_argument(*flags_of(name, field), **options)
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings, each overridden by its flag; a bad value is one CliError naming its source."""
+    flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
+    try:
+        return Settings(**flags)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else ""
+            field = Settings.model_fields.get(name)
+            source = name if field is None else flags_of(name, field)[0] if name in flags else env_name(name)
+            problems.append(f"{source}={error['input']!r}: {error['msg']}")
+        raise CliError("bad setting: " + "; ".join(problems)) from None
+
+
 def _run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)  # before Kopf: a bad value stops the process with one line
     import kopf
 
     from bridgedapp import handlers  # noqa: F401  (registers the handlers)
 
-    log_format = kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL
+    log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     kopf.configure(verbose=args.verbose, log_prefix=True, log_format=log_format)  # lines name [ns/name]
-    settings = dataclasses.replace(  # the environment's settings, each overridden by its flag
-        Settings.from_env(),
-        strimzi_install=args.strimzi_install,
-        strimzi_version=args.strimzi_version,
-        strimzi_namespace=args.strimzi_namespace,
-        strimzi_manifest=args.strimzi_manifest,
-        namespaces=tuple(args.namespace or ()),
-        single_tenant=args.single_tenant,
-    )
     memo = kopf.Memo(settings=settings)
     namespaces = list(settings.namespaces)
-    if args.metrics_port:
+    if settings.metrics_port:
         from bridgedapp import metrics
 
-        metrics.serve(args.metrics_port)
+        metrics.serve(settings.metrics_port)
     kopf_settings = kopf.OperatorSettings()
     kopf_settings.process.ultimate_exiting_timeout = SHUTDOWN_SECONDS
     kopf_settings.peering.lifetime = PEER_LIFETIME_SECONDS
-    kopf_settings.peering.mandatory = bool(args.peering)  # a replica must never fall back to acting alone
+    kopf_settings.peering.mandatory = bool(settings.peering)  # a replica must never fall back to acting alone
     asyncio.run(
         kopf.operator(
             settings=kopf_settings,
-            standalone=not args.peering,
-            peering_name=args.peering,
+            standalone=not settings.peering,
+            peering_name=settings.peering,
             # Equal priorities freeze every replica (Kopf's rule); a random one per process never ties.
-            priority=args.priority if args.priority is not None else secrets.randbelow(2**31 - 1) + 1,
-            liveness_endpoint=args.liveness,
+            priority=settings.priority if settings.priority is not None else secrets.randbelow(2**31 - 1) + 1,
+            liveness_endpoint=settings.liveness,
             clusterwide=not namespaces,
             namespaces=namespaces,
             memo=memo,

@@ -72,18 +72,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # the object again; under load the stream lags more than the default 5 s and Kopf then re-ran the
     # creation handler on the outdated body (a full pass and a patch for 900 of 1,000 apps, issue 10).
     settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
-    operator_settings = getattr(memo, "settings", None) or Settings.from_env()
+    operator_settings: Settings = memo.settings  # put there by `bridgedapp run`, the one entry path
     kube = Kube.from_env()
     kube.cache = memo.cache = WatchCache()  # fed by every watch below: a steady pass reads memory
-    memo.settings = operator_settings
     memo.reconciler = Reconciler(kube, operator_settings)
     memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
-    log.info(
-        "bridgedapp operator ready: Strimzi install=%s version=%s namespace=%s",
-        operator_settings.strimzi_install,
-        operator_settings.strimzi_version,
-        operator_settings.strimzi_namespace,
-    )
+    # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this runs with.
+    log.info("bridgedapp operator ready, settings: %s", operator_settings.loggable())
 
 
 @kopf.on.login()

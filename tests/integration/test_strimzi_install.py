@@ -7,7 +7,6 @@ StrimziEnsurer) acts; pykube-ng observes.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -119,10 +118,10 @@ def install_run(fresh_cluster: Callable[[str], LocalCluster]) -> InstallRun:
     api = pykube_client(local.kubeconfig)
     settings = Settings(strimzi_manifest=str(manifest), strimzi_namespace=INSTALL_NS, install_timeout=300)
 
-    never = captured(StrimziEnsurer(kube, dataclasses.replace(settings, strimzi_install="never")).ensure)
+    never = captured(StrimziEnsurer(kube, settings.model_copy(update={"strimzi_install": "never"})).ensure)
     # Port 9 (discard) on loopback: nothing listens, so the download fails at once.
-    offline = dataclasses.replace(
-        settings, strimzi_manifest="http://127.0.0.1:9/strimzi-cluster-operator-1.2.0.yaml"
+    offline = settings.model_copy(
+        update={"strimzi_manifest": "http://127.0.0.1:9/strimzi-cluster-operator-1.2.0.yaml"}
     )
     unreachable = captured(StrimziEnsurer(kube, offline).ensure)
     namespace_after_failed_install = kube.namespace_exists(INSTALL_NS)
