@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -502,12 +503,13 @@ class LocalCluster:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         return argv, dict(item.decode(errors="replace").split("=", 1) for item in environ if b"=" in item)
 
-    def _spawn(self, component: str, argv: list[str], env: dict[str, str]) -> int:
+    def _spawn(self, component: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> int:
         """Start a component exactly as kwokctl does (its folder, log appended, own session, pid file)."""
+        (self.workdir / "pids").mkdir(exist_ok=True)
         with (self.logs_dir / f"{component}.log").open("ab") as log:
             proc = subprocess.Popen(
                 argv,
-                cwd=self.workdir,
+                cwd=cwd or self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -536,6 +538,8 @@ class LocalCluster:
         os.kill(pid, sig)
         self._wait_pids_gone({component: pid})
         time.sleep(down_for)
+        if component == "kwok-controller":
+            self._release_node_leases()  # the new one is a new holder (see start())
         new_pid = self._spawn(component, *launches[component])
         if component == "kube-apiserver":
             self._wait_ready()
@@ -547,10 +551,85 @@ class LocalCluster:
         return new_pid
 
     def start(self) -> None:
-        """Start a stopped cluster on the same etcd data; returns once the API server is ready."""
-        self.kwokctl("start", "cluster", "--wait", KWOKCTL_WAIT)
-        self._remember_pids()
-        self._wait_ready()
+        """Start a stopped cluster on the same etcd data, one component at a time, each once what it needs
+        serves: etcd (healthy), the API server (/readyz), then the controllers; returns once the nodes are
+        Ready again.
+
+        `kwokctl start cluster` forks all five at once and does not wait for any. Its kwok-controller then
+        comes back under a new holder identity (hostname + a fresh uuid) and leaves every node alone while
+        the stopped one's node leases (200 s, renewed every 50 s) have not run out, and after that only
+        looks again every 50 s: new pods stayed Pending and deleted ones Terminating for up to ~4 minutes.
+        A real kubelet comes back as the same holder (its node name), so the test bed hands the leases
+        over (`_release_node_leases`) before the simulated kubelets start again.
+        """
+        running = {c for c, p in self.pids().items() if _alive(p) and _belongs_to(p, self.workdir)}
+        for component in self._components():
+            name = component["name"]
+            if name not in running:
+                if name == "kwok-controller":
+                    self._release_node_leases()
+                argv = [component["binary"], *component.get("args", [])]
+                extra = {e["name"]: e.get("value", "") for e in component.get("envs") or []}
+                self._spawn(name, argv, {**self._env(), **extra}, cwd=Path(component["workDir"]))
+            if name == "etcd":
+                self._wait_etcd(component)
+            elif name == "kube-apiserver":
+                self._wait_ready()
+        self._wait_ready()  # and every component is alive
+        if self.nodes:
+            self._wait_node_leases()
+            self._wait_nodes()
+
+    def _components(self) -> list[dict[str, Any]]:
+        """The components as kwokctl resolved them at create (binary, args, envs, folder), in its start
+        order (etcd, the API server, then what links to it), from the cluster's own kwok.yaml."""
+        for doc in yaml.safe_load_all((self.workdir / "kwok.yaml").read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "KwokctlConfiguration" and doc.get("components"):
+                return list(doc["components"])
+        raise ClusterError(f"cluster {self.name}: no components in {self.workdir / 'kwok.yaml'}")
+
+    def _wait_etcd(self, component: dict[str, Any], timeout: float = READY_TIMEOUT) -> None:
+        """Until etcd's /health says true on its client URL (plain HTTP on loopback, see PORT_OPTIONS)."""
+        prefix = "--advertise-client-urls="
+        url = next(a[len(prefix) :] for a in component["args"] if a.startswith(prefix)).split(",")[0]
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            pid = self.pids().get("etcd")
+            if pid is None or not _alive(pid):
+                raise ClusterError(f"cluster {self.name}: etcd died\n{self._component_report()}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+                    last = response.read().decode(errors="replace")
+                if json.loads(last).get("health") == "true":
+                    return
+            except (OSError, ValueError) as err:
+                last = str(err)
+            time.sleep(0.25)
+        raise ClusterError(f"cluster {self.name}: etcd not healthy after {timeout:.0f}s ({last[-300:]})")
+
+    def _release_node_leases(self) -> None:
+        """Delete the node leases a stopped kwok-controller held, so the next one (a new holder identity)
+        manages the nodes at once instead of after they run out. Needs the API server; call while no
+        kwok-controller runs."""
+        self.kubectl("delete", "leases", "--all", "--namespace", "kube-node-lease", "--wait=false")
+
+    def _wait_node_leases(self, timeout: float = 60) -> None:
+        """Until the new kwok-controller holds a lease for every node again: it manages their pods."""
+        deadline = time.monotonic() + timeout
+        held = 0
+        while time.monotonic() < deadline:
+            proc = self.kubectl("get", "leases", "--namespace", "kube-node-lease", "-o", "json", check=False)
+            if proc.returncode == 0:
+                items = json.loads(proc.stdout)["items"]
+                held = sum(1 for lease in items if (lease.get("spec") or {}).get("holderIdentity"))
+                if held >= self.nodes:
+                    return
+            time.sleep(0.25)
+        raise ClusterError(
+            f"cluster {self.name}: {held}/{self.nodes} node leases held after {timeout:.0f}s "
+            f"(see {self.logs_dir / 'kwok-controller.log'})"
+        )
 
     def delete(self) -> None:
         """Delete the cluster and wait until none of its processes is left; safe to call twice."""

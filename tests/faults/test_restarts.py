@@ -7,16 +7,50 @@ from __future__ import annotations
 import signal
 import time
 
+import pykube
 import pytest
+from bridgedapp import FINALIZER
 
 from tests.faults.apps import AllReady, create_apps, delete_apps_and_assert_nothing_left, make_namespace
 from tests.faults.conftest import FULL, Bed, report, wait_for
+from tests.operator_fixtures import STRIMZI_NS, bridgedapp_kind
 
 APPS = 3
 DOWN_SECONDS = 20  # longer than the 15 s leases of the controller-manager and scheduler
-# Measured on a loaded 2-core machine (docs/reliability.md): ready 10-40 s after the API server is back.
-# Kopf's watches back off up to ~10 s, then every app needs one more pass; the bound leaves room for load.
-RECOVERY_BOUND = 120
+# All apps Ready this long after the control plane is back: about twice the worst measured on a loaded 2-core
+# machine (docs/reliability.md, "Bounds measured"). An outage that hits the first apps' Strimzi install (these
+# tests run first, or alone) also waits for the install itself, which slows with the machine.
+RECOVERY_BOUND = 90
+RECOVERY_BOUND_MID_INSTALL = 180
+
+
+class OperatorHasSeen:
+    """Every app carries the operator's finalizer: Kopf adds it as it takes the app up, before the first pass."""
+
+    def __init__(self, api: pykube.HTTPClient, namespace: str, names: list[str]) -> None:
+        self.api, self.namespace, self.names = api, namespace, names
+        self.missing: list[str] = list(names)
+
+    def __call__(self) -> bool:
+        apps = {a.name: a.obj for a in bridgedapp_kind(self.api).objects(self.api, namespace=self.namespace)}
+        self.missing = [
+            n
+            for n in self.names
+            if FINALIZER not in (apps.get(n, {}).get("metadata", {}).get("finalizers") or [])
+        ]
+        return not self.missing
+
+    def explain(self) -> str:
+        return f"no finalizer on {self.missing}"
+
+
+def _strimzi_available(api: pykube.HTTPClient) -> bool:
+    """Strimzi's operator is installed and Available: the outage does not hit its install."""
+    strimzi = pykube.Deployment.objects(api, namespace=STRIMZI_NS).get_or_none(
+        name="strimzi-cluster-operator"
+    )
+    conditions = ((strimzi.obj.get("status") or {}).get("conditions") or []) if strimzi else []
+    return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
 
 
 def _outage_scenario(bed: Bed, namespace: str, outage: str) -> None:
@@ -26,8 +60,14 @@ def _outage_scenario(bed: Bed, namespace: str, outage: str) -> None:
     make_namespace(api, namespace)
     names = [f"{outage}-{i}" for i in range(APPS)]
     pid = op.proc.pid if op.proc else None
+    created = time.monotonic()
     create_apps(api, namespace, names)
-    time.sleep(1.0)  # the operator has seen them and is mid-reconcile
+    # Mid-reconcile, not mid-start-up: a just-started operator whose start-up (Kopf's `configure` activity)
+    # meets the outage only tries again 60 s later, which measured that delay instead of the recovery.
+    wait_for(OperatorHasSeen(api, namespace, names), 120, f"the operator's finalizer on {APPS} apps")
+    seen = time.monotonic() - created
+    installed = _strimzi_available(api)
+    bound = RECOVERY_BOUND if installed else RECOVERY_BOUND_MID_INSTALL
     down = time.monotonic()
     if outage == "apiserver":
         bed.cluster.restart_component("kube-apiserver", down_for=DOWN_SECONDS, sig=signal.SIGKILL)
@@ -36,16 +76,18 @@ def _outage_scenario(bed: Bed, namespace: str, outage: str) -> None:
         time.sleep(DOWN_SECONDS)
         bed.cluster.start()
     back = time.monotonic()
-    wait_for(AllReady(api, namespace, names), RECOVERY_BOUND, f"{APPS} apps Ready after the {outage} outage")
+    wait_for(AllReady(api, namespace, names), bound, f"{APPS} apps Ready after the {outage} outage")
     recovered = time.monotonic() - back
     assert op.alive() and op.proc is not None and op.proc.pid == pid, "the operator process did not survive"
     deleted_in = delete_apps_and_assert_nothing_left(api, namespace, 120)
     report(
         f"{outage}-outage",
         apps=APPS,
+        seen_in_s=round(seen, 1),
         down_s=round(back - down, 1),
         ready_after_back_s=round(recovered, 1),
-        bound_s=RECOVERY_BOUND,
+        strimzi_installed_before=installed,
+        bound_s=bound,
         same_operator_pid=True,
         revived_components=bed.cluster.revived or "none",
         deleted_in_s=round(deleted_in, 1),

@@ -337,11 +337,31 @@ def _not_zombie(pid: int) -> bool:
         return False
 
 
-def test_restart_keeps_data_and_nothing_outlives_the_context(binaries: Binaries) -> None:
-    with LocalCluster(f"{os.getpid()}-restart", nodes=0, binaries=binaries) as c:
+def _pod_phases(c: LocalCluster) -> dict[str, str]:
+    pods = json.loads(c.kubectl("get", "pods", "-o", "json").stdout)["items"]
+    return {p["metadata"]["name"]: p["status"].get("phase", "") for p in pods}
+
+
+def _run_pod(c: LocalCluster, name: str, wait_until: WaitUntil) -> None:
+    """A pod on the kwok node, Running (created once the ServiceAccount controller made `default`)."""
+    wait_until(
+        lambda: (
+            c.kubectl("run", name, "--image=registry.example/app:1", check=False).returncode == 0
+            or name in _pod_phases(c)
+        ),
+        what=f"pod {name} created",
+    )
+    wait_until(lambda: _pod_phases(c).get(name) == "Running", timeout=60, what=f"pod {name} Running")
+
+
+def test_restart_keeps_data_and_nothing_outlives_the_context(
+    binaries: Binaries, wait_until: WaitUntil
+) -> None:
+    with LocalCluster(f"{os.getpid()}-restart", nodes=1, binaries=binaries) as c:
         first = c.running_pids()
         assert set(COMPONENTS) <= set(first)
         c.kubectl("create", "configmap", "survivor", "--from-literal=answer=42")
+        _run_pod(c, "before", wait_until)
 
         c.stop()
         assert c.running_pids() == {}
@@ -353,6 +373,12 @@ def test_restart_keeps_data_and_nothing_outlives_the_context(binaries: Binaries)
         assert got["data"] == {"answer": "42"}
         second = c.running_pids()
         assert set(COMPONENTS) <= set(second)
+        # The simulated kubelet is back at once: a new pod runs and a deleted one goes. (The kwok-controller
+        # comes back as a new lease holder; without the hand-over both waited for the stopped one's 200 s
+        # node lease to run out, then up to 50 s more.)
+        c.kubectl("delete", "pod", "before", "--wait=false")
+        _run_pod(c, "after", wait_until)
+        wait_until(lambda: "before" not in _pod_phases(c), timeout=30, what="deleted pod before gone")
         workdir = c.workdir
     # The context ended: the restarted processes (new pids) are gone too, and so is the folder.
     assert not any(_not_zombie(p) for p in second.values())
