@@ -15,7 +15,7 @@ from bridgedapp import conditions as c
 from bridgedapp import reasons as r
 from bridgedapp.conditions import Check
 from bridgedapp.kube import ApplyConflict, Kube, KubeError
-from bridgedapp.plan import Event, Plan, Write, describe
+from bridgedapp.world import Event, Plan, Write, describe
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from bridgedapp.builders import bridge, kafka, sidecar, user
 from bridgedapp.gather import APP_API, other_apps
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
 from bridgedapp.models import BridgedAppSpec
-from bridgedapp.plan import Event, previous_deployment, releasable, spec_or_none, uses_kafka
 from bridgedapp.strimzi import StrimziEnsurer, StrimziInfo
+from bridgedapp.world import Event, previous_deployment, releasable, spec_or_none, uses_kafka
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,10 @@ from bridgedapp.builders.common import owner_value
 from bridgedapp.builders.strimzi_readiness import is_ready
 from bridgedapp.kube import Kube
 from bridgedapp.models import BridgedAppSpec
-from bridgedapp.plan import OtherApp, Problem, World, needs_allowances, previous_deployment, spec_or_none
+from bridgedapp.plan import needs_allowances
 from bridgedapp.settings import Settings
 from bridgedapp.strimzi import StrimziEnsurer, StrimziUnavailable
+from bridgedapp.world import OtherApp, Problem, World, previous_deployment, spec_or_none
 
 APP_API = f"{GROUP}/{VERSION}"
 

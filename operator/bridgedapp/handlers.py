@@ -33,9 +33,9 @@ from bridgedapp.conditions import bounded
 from bridgedapp.diffbase import SpecDigestStorage
 from bridgedapp.index import RefKey, references
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
-from bridgedapp.plan import Event
 from bridgedapp.reconciler import Outcome, Reconciler
 from bridgedapp.settings import Settings
+from bridgedapp.world import Event
 
 log = logging.getLogger(__name__)
 

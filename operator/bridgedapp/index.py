@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from bridgedapp.builders import topics, user
-from bridgedapp.plan import previous_deployment, spec_or_none
 from bridgedapp.scheduling import AppRef
+from bridgedapp.world import previous_deployment, spec_or_none
 
 
 class RefKey(NamedTuple):

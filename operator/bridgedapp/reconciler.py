@@ -22,10 +22,11 @@ from bridgedapp.gather import APP_API, gather
 from bridgedapp.index import references
 from bridgedapp.kube import Kube
 from bridgedapp.models import parse_spec, spec_problems
-from bridgedapp.plan import Event, Retry, plan
+from bridgedapp.plan import plan
 from bridgedapp.scheduling import PassScheduler
 from bridgedapp.settings import Settings
 from bridgedapp.strimzi import StrimziEnsurer
+from bridgedapp.world import Event, Retry
 
 log = logging.getLogger(__name__)
 

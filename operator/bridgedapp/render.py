@@ -25,8 +25,9 @@ from bridgedapp.builders import bridge, sidecar
 from bridgedapp.builders import user as user_builder
 from bridgedapp.builders.kafka import API_V1, cluster_ca_cert_name
 from bridgedapp.models import BridgedAppSpec, parse_spec, spec_problems
-from bridgedapp.plan import World, plan
+from bridgedapp.plan import plan
 from bridgedapp.strimzi import StrimziInfo
+from bridgedapp.world import World
 
 PLACEHOLDER_UID = "00000000-0000-0000-0000-000000000000"
 RENDER_NOTE_ANNOTATION = f"{LABEL_PREFIX}render-note"

@@ -15,8 +15,8 @@ from bridgedapp import reasons as r
 from bridgedapp.conditions import Check
 from bridgedapp.models import BridgedAppStatus, BridgeStatus, KafkaStatus, StrimziStatus
 from bridgedapp.observe import rollout
-from bridgedapp.plan import Event, Plan, previous_deployment
 from bridgedapp.strimzi import StrimziInfo
+from bridgedapp.world import Event, Plan, previous_deployment
 
 
 def typed(status: Mapping[str, Any]) -> dict[str, Any]:

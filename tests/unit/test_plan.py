@@ -17,8 +17,9 @@ from bridgedapp import reasons as r
 from bridgedapp.builders import sidecar
 from bridgedapp.builders.common import owner_value
 from bridgedapp.conditions import Check
-from bridgedapp.plan import OtherApp, Plan, Problem, World, plan, project
+from bridgedapp.plan import plan, project
 from bridgedapp.strimzi import StrimziInfo
+from bridgedapp.world import OtherApp, Plan, Problem, World
 
 from tests.unit.bridge_cases import (
     APP_NAME,
