@@ -20,7 +20,7 @@ DOWN_SECONDS = 20  # longer than the 15 s leases of the controller-manager and s
 # All apps Ready this long after the control plane is back: about twice the worst measured on a loaded 2-core
 # machine (docs/reliability.md, "Bounds measured"). An outage that hits the first apps' Strimzi install (these
 # tests run first, or alone) also waits for the install itself, which slows with the machine.
-RECOVERY_BOUND = 90
+RECOVERY_BOUND = 120
 RECOVERY_BOUND_MID_INSTALL = 180
 
 
