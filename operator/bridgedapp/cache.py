@@ -28,6 +28,8 @@ Obj = dict[str, Any]
 CacheKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped objects
 
 MAX_AGE = 600.0  # seconds an entry is trusted without a GET (a bound on what a broken watch can hide)
+MAX_NOTED_EVENTS = 20_000  # event times of objects not recorded are pruned beyond this many ...
+NOTE_EVENTS_FOR = 120.0  # ... to those of the last two minutes (no request takes that long)
 
 # The kinds a handler watches, so an entry cannot go stale without an event saying so.
 WATCHED_KINDS = frozenset(
@@ -82,47 +84,63 @@ def _version(obj: Mapping[str, Any] | None) -> int | None:
 
 
 class WatchCache:
-    """The last known state of each watched object the operator has read, seen or written."""
+    """The last known state of each watched object the operator has read, seen or written.
+
+    A read races the watch: an event may arrive while the GET (or write) is on its way, for an object not
+    recorded yet, so the event is not kept, and the answer that follows is older than it. So the time of
+    every event is noted (`_event_at`), and an answer to a request that started before the object's latest
+    event is not recorded: the next read asks again.
+    """
 
     def __init__(self) -> None:
         self._objects: dict[CacheKey, Obj | None] = {}
         self._fetched: dict[CacheKey, float] = {}  # when each entry was last read from the API server
+        self._event_at: dict[CacheKey, float] = {}  # when the latest watch event for each key arrived
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def observe(
-        self, kind: str, namespace: str | None, name: str, body: Obj | None, *, known_only: bool = False
-    ) -> None:
-        """The object as it now is, or None when it is absent. `known_only` (a watch event): only for an
-        object already recorded, so the cache holds what passes read, not every object of the cluster."""
+    def _store(self, key: CacheKey, body: Obj | None) -> None:
+        if body is not None:
+            known, seen = _version(self._objects.get(key)), _version(body)
+            if known is not None and seen is not None and seen < known:
+                return  # older than what is recorded
+        self._objects[key] = slim(body)
+
+    def watched(self, event_type: str, body: Mapping[str, Any]) -> None:
+        """A Kopf watch event of a watched kind: kept for an object already recorded (the cache holds what
+        passes read, not every object of the cluster); for any other, only its time is noted."""
+        meta = body.get("metadata") or {}
+        key = (str(body.get("kind")), meta.get("namespace") or "", str(meta.get("name")))
+        now = time.monotonic()
+        with self._lock:
+            self._event_at[key] = now
+            if len(self._event_at) > MAX_NOTED_EVENTS:
+                self._event_at = {k: t for k, t in self._event_at.items() if now - t < NOTE_EVENTS_FOR}
+            if key in self._objects:
+                self._store(key, None if event_type == "DELETED" else dict(body))
+
+    def fetched(self, kind: str, namespace: str | None, name: str, obj: Obj | None, *, since: float) -> None:
+        """The answer to a GET or a write that started at `since` (time.monotonic()): recorded, and the
+        entry's age restarts, unless a watch event for the object arrived meanwhile."""
         key = (kind, namespace or "", name)
         with self._lock:
-            if known_only and key not in self._objects:
+            if self._event_at.get(key, float("-inf")) >= since:
+                self._objects.pop(key, None)  # newer news came meanwhile: read it again when asked
+                self._fetched.pop(key, None)
                 return
-            if body is not None:
-                known, seen = _version(self._objects.get(key)), _version(body)
-                if known is not None and seen is not None and seen < known:
-                    return  # older than what a write of ours returned
-            self._objects[key] = slim(body)
+            self._store(key, obj)
+            self._fetched[key] = time.monotonic()
 
-    def remember(self, obj: Obj) -> None:
-        """What the API server returned for a write of ours: as fresh as a GET."""
+    def remember(self, obj: Obj, *, since: float) -> None:
+        """What the API server returned for a write of ours (started at `since`): as fresh as a GET."""
         meta = obj.get("metadata") or {}
-        self.fetched(str(obj.get("kind")), meta.get("namespace"), str(meta.get("name")), obj)
+        self.fetched(str(obj.get("kind")), meta.get("namespace"), str(meta.get("name")), obj, since=since)
 
     def forget(self, kind: str, namespace: str | None, name: str) -> None:
         with self._lock:
             self._objects.pop((kind, namespace or "", name), None)
             self._fetched.pop((kind, namespace or "", name), None)
-
-    def watched(self, event_type: str, body: Mapping[str, Any]) -> None:
-        """A Kopf watch event of a watched kind."""
-        meta = body.get("metadata") or {}
-        obj = None if event_type == "DELETED" else dict(body)
-        self.observe(
-            str(body.get("kind")), meta.get("namespace"), str(meta.get("name")), obj, known_only=True
-        )
 
     def lookup(self, kind: str, namespace: str | None, name: str) -> tuple[bool, Obj | None]:
         """(known, object): known False means never read nor seen (or read too long ago), so a GET tells.
@@ -136,12 +154,6 @@ class WatchCache:
                 return True, self._objects[key]
             self.misses += 1
             return False, None
-
-    def fetched(self, kind: str, namespace: str | None, name: str, obj: Obj | None) -> None:
-        """A GET's answer: recorded, and the entry's age restarts."""
-        self.observe(kind, namespace, name, obj)
-        with self._lock:
-            self._fetched[(kind, namespace or "", name)] = time.monotonic()
 
     def __len__(self) -> int:
         return len(self._objects)

@@ -252,8 +252,10 @@ class Kube:
         known, obj = self.cache.lookup(kind, namespace, name)
         if known:
             return obj
+        since = time.monotonic()
         obj = self._get(api_version, kind, name, namespace)
-        self.cache.fetched(kind, namespace, name, {"kind": kind, **obj} if obj is not None else None)
+        found = {"kind": kind, **obj} if obj is not None else None
+        self.cache.fetched(kind, namespace, name, found, since=since)
         return obj
 
     def _get(self, api_version: str, kind: str, name: str, namespace: str | None) -> Obj | None:
@@ -319,6 +321,7 @@ class Kube:
         resource = self._resource(obj["apiVersion"], kind)
         target = _target(kind, name, namespace if resource.namespaced else None)
         log.debug("apply %s (manager %s, force %s)", target, field_manager, force)
+        since = time.monotonic()
         result = self._request(
             "patch",
             resource.path(name=name, namespace=namespace if resource.namespaced else None),
@@ -329,13 +332,13 @@ class Kube:
             field_manager=field_manager,
             force_conflicts=force,
         )
-        self._record(kind, result)
+        self._record(kind, result, since)
         return result
 
-    def _record(self, kind: str, result: Obj) -> None:
+    def _record(self, kind: str, result: Obj, since: float) -> None:
         """A write's answer is as fresh as a GET: the cache holds it."""
         if self.cache is not None and kind in WATCHED_KINDS and result:
-            self.cache.remember({"kind": kind, **result})
+            self.cache.remember({"kind": kind, **result}, since=since)
 
     def create_if_absent(self, obj: Obj, *, field_manager: str = FIELD_MANAGER) -> tuple[Obj, bool]:
         """Create the object unless one of that name exists: (object, True) if created, (existing, False)."""
@@ -392,6 +395,7 @@ class Kube:
         resource = self._resource(api_version, kind)
         target = _target(kind, name, namespace) + " status"
         log.debug("patch %s", target)
+        since = time.monotonic()
         result = self._request(
             "patch",
             resource.path(name=name, namespace=namespace) + "/status",
@@ -400,7 +404,7 @@ class Kube:
             content_type=MERGE_PATCH,
             field_manager=FIELD_MANAGER,
         )
-        self._record(kind, result)
+        self._record(kind, result, since)
         return result
 
     def patch_merge(self, api_version: str, kind: str, name: str, namespace: str | None, patch: Obj) -> Obj:

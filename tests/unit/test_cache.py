@@ -20,8 +20,8 @@ def obj(name: str, version: int, kind: str = "Deployment", **extra: Any) -> dict
 def test_an_unknown_object_is_a_miss_and_a_gets_answer_is_kept_found_or_absent() -> None:
     c = WatchCache()
     assert c.lookup("Deployment", "shop", "a") == (False, None)
-    c.fetched("Deployment", "shop", "a", obj("a", 5))
-    c.fetched("Deployment", "shop", "gone", None)
+    c.fetched("Deployment", "shop", "a", obj("a", 5), since=0.0)
+    c.fetched("Deployment", "shop", "gone", None, since=0.0)
     assert c.lookup("Deployment", "shop", "a") == (True, obj("a", 5))
     assert c.lookup("Deployment", "shop", "gone") == (True, None)  # absent is an answer too
     assert (c.hits, c.misses) == (2, 1)
@@ -31,7 +31,7 @@ def test_watch_events_update_only_objects_a_pass_has_read() -> None:
     c = WatchCache()
     c.watched("ADDED", obj("stranger", 3))
     assert c.lookup("Deployment", "shop", "stranger")[0] is False and len(c) == 0
-    c.fetched("Deployment", "shop", "gone", None)
+    c.fetched("Deployment", "shop", "gone", None, since=0.0)
     c.watched("ADDED", obj("gone", 7))
     assert c.lookup("Deployment", "shop", "gone") == (True, obj("gone", 7))
     c.watched("DELETED", obj("gone", 8))
@@ -40,7 +40,7 @@ def test_watch_events_update_only_objects_a_pass_has_read() -> None:
 
 def test_an_event_older_than_our_own_writes_answer_is_ignored() -> None:
     c = WatchCache()
-    c.remember(obj("a", 10, spec={"new": True}))
+    c.remember(obj("a", 10, spec={"new": True}), since=0.0)
     c.watched("MODIFIED", obj("a", 9, spec={"new": False}))
     assert c.lookup("Deployment", "shop", "a")[1]["spec"] == {"new": True}
     c.watched("MODIFIED", obj("a", 11, spec={"newer": True}))
@@ -53,7 +53,7 @@ def test_entries_expire_so_a_broken_watch_cannot_hide_a_deletion_forever(
     c = WatchCache()
     now = [1000.0]
     monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
-    c.fetched("Deployment", "shop", "a", obj("a", 1))
+    c.fetched("Deployment", "shop", "a", obj("a", 1), since=0.0)
     now[0] += cache_module.MAX_AGE - 1
     assert c.lookup("Deployment", "shop", "a")[0] is True
     now[0] += 2
@@ -62,7 +62,7 @@ def test_entries_expire_so_a_broken_watch_cannot_hide_a_deletion_forever(
 
 def test_forget_drops_an_entry() -> None:
     c = WatchCache()
-    c.fetched("Secret", "shop", "s", obj("s", 1, kind="Secret"))
+    c.fetched("Secret", "shop", "s", obj("s", 1, kind="Secret"), since=0.0)
     c.forget("Secret", "shop", "s")
     assert c.lookup("Secret", "shop", "s")[0] is False
 
@@ -78,9 +78,33 @@ def test_entries_keep_what_a_pass_reads_and_drop_the_heavy_rest() -> None:
         "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 10_000 + "}",
         "bridgedapp.io/bridged-by": "orders",
     }
-    c.fetched("Deployment", "shop", "a", heavy)
+    c.fetched("Deployment", "shop", "a", heavy, since=0.0)
     kept = c.lookup("Deployment", "shop", "a")[1]
     assert kept is not None
     assert [f["manager"] for f in kept["metadata"]["managedFields"]] == ["bridgedapp-operator"]
     assert kept["metadata"]["annotations"] == {"bridgedapp.io/bridged-by": "orders"}
     assert len(heavy["metadata"]["managedFields"]) == 2  # the caller's object is left as it was
+
+
+def test_an_answer_older_than_an_event_that_came_while_it_was_on_its_way_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race of a pass that creates a topic while Strimzi already updates it: the watch's event for
+    the new object arrives before the write's answer is recorded; the older answer must not stand."""
+    c = WatchCache()
+    now = [100.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
+    started = now[0]
+    now[0] += 1
+    c.watched("MODIFIED", obj("t", 8, kind="KafkaTopic", status={"ready": True}))  # not recorded yet
+    now[0] += 1
+    c.remember(obj("t", 7, kind="KafkaTopic"), since=started)  # the write's answer, older
+    assert c.lookup("KafkaTopic", "shop", "t")[0] is False  # so the next read asks the API server
+    c.fetched("KafkaTopic", "shop", "t", obj("t", 8, kind="KafkaTopic", status={"ready": True}), since=now[0])
+    assert c.lookup("KafkaTopic", "shop", "t")[1]["status"] == {"ready": True}
+    # an absent answer is no better: a 404 from before the object's ADDED event must not stand
+    before_add = now[0]
+    now[0] += 1
+    c.watched("ADDED", obj("new", 3))
+    c.fetched("Deployment", "shop", "new", None, since=before_add)
+    assert c.lookup("Deployment", "shop", "new")[0] is False
