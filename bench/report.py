@@ -307,7 +307,7 @@ def markdown(data: dict[str, Any]) -> str:
             ],
             "",
             "The operator's API requests per app (audit log; its `kubernetes` client and Kopf's; watches "
-            "excluded). A full pass GETs the Strimzi operator Deployment once, which counts the passes:",
+            f"excluded); full passes counted by {m.get('passes_from', 'its one GET of the Strimzi Deployment each')}:",
             "",
             "| phase | passes/app | requests/app | reads | writes | top requests per app |",
             "| --- | --- | --- | --- | --- | --- |",

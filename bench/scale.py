@@ -26,12 +26,10 @@ import contextlib
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +54,8 @@ from bench.env import (
     BenchError,
     app_ready,
     condition,
+    free_port,
+    operator_passes,
     request_key,
     rss_kib,
     sample_app_spec,
@@ -278,12 +278,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_line(proc: subprocess.Popen[bytes], log: Path, line: str, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while line not in (log.read_text(errors="replace") if log.exists() else ""):
@@ -335,15 +329,7 @@ class Subject:
 
     def passes(self) -> float | None:
         """bridgedapp_passes_total summed over triggers and outcomes; None for the floor."""
-        if self.metrics_port is None:
-            return None
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as response:
-            text = response.read().decode()
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("bridgedapp_passes_total{")
-        )
+        return None if self.metrics_port is None else operator_passes(self.metrics_port)
 
 
 @dataclasses.dataclass
@@ -363,7 +349,7 @@ class Bed:
     def subject(self, name: str, namespace: str, tag: str) -> Iterator[Subject]:
         log = self.logs / f"scale-{name}-{tag}.log"
         if name == "operator":
-            port = _free_port()
+            port = free_port()
             with running_operator(
                 self.cluster.kubeconfig,
                 log,

@@ -142,8 +142,8 @@ def reading(s: dict[str, Any]) -> str:
         f"the floor's time (p99 creation to injected {_x(r['injected_p99'])}), with {_x(r['requests_per_app'])} "
         f"its API requests and {_x(r['writes_per_app'])} its writes per app (plus {fmt(o['events_per_app'], 1)} "
         f"Events per app), {fmt(o['passes_per_app'], 1)} full passes per app and {_x(r['cpu_seconds'])} its CPU "
-        f"time; all Ready takes {_x(r['all_ready_seconds'])} the floor's, since rolling the Deployments out "
-        "bounds both."
+        f"time; all Ready takes {_x(r['all_ready_seconds'])} the floor's (both wait for the control plane to "
+        "roll the injected Deployments out)."
     )
 
 
