@@ -174,6 +174,9 @@ def plot(plt: Any, s: dict[str, Any]) -> Any:
             color=color,
             label=f"{subject} (p99 {latency[min(len(latency) - 1, round(0.99 * (len(latency) - 1)))]:.1f} s)",
         )
+    if len(xs) > 1 and xs[-1] >= 5 * xs[0]:
+        ax1.set_xscale("log")
+        ax1.set_xticks(xs, [f"{x:,}" for x in xs])
     ax1.set_xlabel("apps created at once (N)")
     ax1.set_ylabel("seconds from the first creation")
     ax1.set_title("Time to all injected / all Ready vs N")
