@@ -49,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the scale benchmark's app counts (repeatable; default 100, 300, 1000; with --quick 20)",
     )
+    parser.add_argument(
+        "--scale-settle-at",
+        type=int,
+        metavar="N",
+        help="measure idle and restart after this size (default: the largest); larger sizes may be capped",
+    )
+    parser.add_argument(
+        "--scale-cap",
+        type=float,
+        metavar="SECONDS",
+        help="end each subject's phase of the sizes above --scale-settle-at after this long, partial",
+    )
     return parser
 
 
@@ -88,7 +100,13 @@ def _scale(args: argparse.Namespace) -> dict[str, Any]:
     idle = scale.QUICK_IDLE_SECONDS if args.quick else scale.IDLE_SECONDS
     logs = Path(tempfile.mkdtemp(prefix="bridgedapp-bench-scale-logs-"))
     try:
-        result = scale.run(sizes=sizes, idle_seconds=idle, logs=logs)
+        result = scale.run(
+            sizes=sizes,
+            idle_seconds=idle,
+            logs=logs,
+            cap_seconds=args.scale_cap,
+            settle_at=args.scale_settle_at,
+        )
     except BaseException:
         say(f"scale: logs kept in {logs}")
         raise

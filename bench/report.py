@@ -158,7 +158,7 @@ def _rows(b: dict[str, Any]) -> list[str]:
         )
     sc = b.get("scale")
     if sc and "error" not in sc:
-        n = max(sc["sizes"], key=int)
+        n = str(sc.get("settle_at") or max(sc["sizes"], key=int))
         last = sc["sizes"][n]
         rows.append(
             f"| scale | {int(n):,} apps at once, all SidecarInjected, s: "

@@ -476,8 +476,13 @@ def _spread(samples: list[float]) -> dict[str, Any]:
     return {**summary(ordered), "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]}
 
 
-def run_subject(bed: Bed, subject: Subject, namespace: str, n: int) -> dict[str, Any]:
-    """Create N apps; wait until all are Ready and the subject has gone quiet; every figure of the table."""
+def run_subject(
+    bed: Bed, subject: Subject, namespace: str, n: int, cap: float | None = None
+) -> dict[str, Any]:
+    """Create N apps; wait until all are Ready and the subject has gone quiet; every figure of the table.
+
+    With `cap`, the phase ends after that many seconds even if not all apps got there: the record then says
+    how many had (`complete` false), and the figures that need every app are None."""
     names = [f"a{i:04d}" for i in range(n)]
     tracker = Tracker(bed.api, namespace)
     try:
@@ -488,11 +493,15 @@ def run_subject(bed: Bed, subject: Subject, namespace: str, n: int) -> dict[str,
         say(f"scale: {subject.name}: creating {n} apps")
         _create_all(bed, namespace, names, tracker)
         created_s = time.monotonic() - t0
-        timeout = 300 + 1.2 * n
+        timeout = cap if cap is not None else 300 + 1.2 * n
         last_say = time.monotonic()
+        complete = True
         while len(tracker.ready) < n:
             subject.alive()
             if time.monotonic() - t0 > timeout:
+                if cap is not None:
+                    complete = False
+                    break
                 raise BenchError(
                     f"{subject.name}: {len(tracker.ready)}/{n} Ready, {len(tracker.injected)} injected after "
                     f"{timeout:.0f}s"
@@ -505,7 +514,11 @@ def run_subject(bed: Bed, subject: Subject, namespace: str, n: int) -> dict[str,
                     f"{time.monotonic() - t0:.0f}s"
                 )
             time.sleep(0.5)
-        quiet_at = bed.audit.wait_quiet(tally, QUIET_SECONDS, timeout=300, alive=subject.alive)
+        if complete:
+            quiet_at = bed.audit.wait_quiet(tally, QUIET_SECONDS, timeout=300, alive=subject.alive)
+        else:
+            bed.audit.drain()
+            quiet_at = time.monotonic()
         cpu1, load1 = cpu_seconds(subject.proc.pid), os.getloadavg()
         _, peak_kib = rss_kib(subject.proc.pid)
         passes = subject.passes()
@@ -515,19 +528,30 @@ def run_subject(bed: Bed, subject: Subject, namespace: str, n: int) -> dict[str,
         created, ready = dict(tracker.created), dict(tracker.ready)
         dep = dict(tracker.deployment_injected)
         injected = dict(tracker.injected) if subject.name == "operator" else dep
-    latency = [injected[a] - created[a] for a in names]
+    latency = [injected[a] - created[a] for a in names if a in injected]
+
+    def last(times: dict[str, float]) -> float | None:
+        return max(times.values()) - t0 if len(times) == n else None
+
     result = {
         "apps": n,
         "namespace": namespace,
+        "complete": complete,
+        "cap_seconds": cap,
+        "injected_count": len(injected),
+        "deployment_injected_count": len(dep),
+        "ready_count": len(ready),
         "create_seconds": created_s,
-        "all_injected_seconds": max(injected.values()) - t0,
-        "all_deployments_injected_seconds": max(dep.values()) - t0,
-        "all_ready_seconds": max(ready.values()) - t0,
+        "all_injected_seconds": last(injected),
+        "all_deployments_injected_seconds": last(dep),
+        "all_ready_seconds": last(ready),
         "quiet_after_seconds": quiet_at - t0,
-        "injected_latency": _spread(latency),
+        "injected_latency": _spread(latency) if complete else {},
         "injected_latency_seconds": sorted(latency),
-        "deployment_injected_latency": _spread([dep[a] - created[a] for a in names]),
-        "ready_latency": _spread([ready[a] - created[a] for a in names]),
+        "deployment_injected_latency": _spread([dep[a] - created[a] for a in names if a in dep])
+        if complete
+        else {},
+        "ready_latency": _spread([ready[a] - created[a] for a in names if a in ready]) if complete else {},
         "cpu_seconds": cpu1 - cpu0,
         "peak_rss_mib": peak_kib / 1024,
         "passes_per_app": None if passes is None or passes0 is None else (passes - passes0) / n,
@@ -535,12 +559,20 @@ def run_subject(bed: Bed, subject: Subject, namespace: str, n: int) -> dict[str,
         "load_after": list(load1),
         **tally.figures(n),
     }
-    say(
-        f"scale: {subject.name} N={n}: all injected {result['all_injected_seconds']:.1f}s (p99 "
-        f"{result['injected_latency']['p99']:.1f}s), all Ready {result['all_ready_seconds']:.1f}s, "
-        f"{result['requests_per_app']:.1f} requests/app, {result['writes_per_app']:.1f} writes/app "
-        f"+ {result['events_per_app']:.1f} Events, CPU {result['cpu_seconds']:.1f}s, peak {result['peak_rss_mib']:.0f} MiB"
-    )
+    if complete:
+        say(
+            f"scale: {subject.name} N={n}: all injected {result['all_injected_seconds']:.1f}s (p99 "
+            f"{result['injected_latency']['p99']:.1f}s), all Ready {result['all_ready_seconds']:.1f}s, "
+            f"{result['requests_per_app']:.1f} requests/app, {result['writes_per_app']:.1f} writes/app "
+            f"+ {result['events_per_app']:.1f} Events, CPU {result['cpu_seconds']:.1f}s, "
+            f"peak {result['peak_rss_mib']:.0f} MiB"
+        )
+    else:
+        say(
+            f"scale: {subject.name} N={n}: capped at {cap:.0f}s with {len(injected)} injected, {len(ready)} Ready; "
+            f"{result['requests']} requests, {result['writes']} writes + {result['event_writes']} Events, "
+            f"CPU {result['cpu_seconds']:.1f}s, peak {result['peak_rss_mib']:.0f} MiB"
+        )
     return result
 
 
@@ -597,8 +629,16 @@ def ratios(operator: dict[str, Any], floor: dict[str, Any]) -> dict[str, float |
         "cpu_seconds",
         "peak_rss_mib",
     )
-    out: dict[str, float | None] = {k: (operator[k] / floor[k] if floor[k] else None) for k in keys}
-    out["injected_p99"] = operator["injected_latency"]["p99"] / floor["injected_latency"]["p99"]
+    out: dict[str, float | None] = {
+        k: (operator[k] / floor[k] if operator[k] is not None and floor[k] else None) for k in keys
+    }
+    op_p99, floor_p99 = operator["injected_latency"].get("p99"), floor["injected_latency"].get("p99")
+    out["injected_p99"] = op_p99 / floor_p99 if op_p99 is not None and floor_p99 else None
+    if not (operator["complete"] and floor["complete"]):  # per-app figures of unequal work do not compare
+        out = {k: v for k, v in out.items() if k in ("cpu_seconds", "peak_rss_mib")}
+        out["injected_count"] = (
+            operator["injected_count"] / floor["injected_count"] if floor["injected_count"] else None
+        )
     return out
 
 
@@ -609,14 +649,27 @@ def run(
     logs: Path,
     nodes: int = NODES,
     binaries: Binaries | None = None,
+    cap_seconds: float | None = None,
+    settle_at: int | None = None,
 ) -> dict[str, Any]:
-    results: dict[str, Any] = {"sizes": {}, "nodes": nodes, "subjects_order": list(SUBJECTS)}
+    """Every size in turn. The idle window and the restart are measured after size `settle_at` (default the
+    last); sizes above it are capped at `cap_seconds` per subject when given (a shared 2-core machine may not
+    converge a thousand apps in the time a run has)."""
+    settle_at = sizes[-1] if settle_at is None else settle_at
+    results: dict[str, Any] = {
+        "sizes": {},
+        "nodes": nodes,
+        "subjects_order": list(SUBJECTS),
+        "settle_at": settle_at,
+        "cap_seconds": cap_seconds,
+    }
     with open_bed(logs, nodes=nodes, binaries=binaries) as bed:
         results["setup_seconds"] = bed.setup_seconds
         results["strimzi"] = bed.strimzi.version
         results["kubernetes_server"] = ".".join(map(str, bed.server_version))
         for n in sizes:
-            last = n == sizes[-1]
+            last = n == settle_at
+            cap = cap_seconds if n > settle_at else None
             per: dict[str, Any] = {}
             with contextlib.ExitStack() as keep:
                 running: dict[str, Subject] = {}
@@ -625,7 +678,7 @@ def run(
                     bed.namespace(namespace)
                     with contextlib.ExitStack() as own:
                         subject = own.enter_context(bed.subject(name, namespace, f"{n}"))
-                        per[name] = run_subject(bed, subject, namespace, n)
+                        per[name] = run_subject(bed, subject, namespace, n, cap)
                         if last:  # kept up, idle, while the other runs, then for the idle window
                             running[name] = subject
                             keep.enter_context(own.pop_all())
