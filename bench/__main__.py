@@ -42,6 +42,25 @@ def _parser() -> argparse.ArgumentParser:
         "--keep-logs", action="store_true", help="keep the operator logs (always kept on failure)"
     )
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="where bench.json/.md/png go")
+    parser.add_argument(
+        "--scale-size",
+        action="append",
+        type=int,
+        metavar="N",
+        help="the scale benchmark's app counts (repeatable; default 100, 300, 1000; with --quick 20)",
+    )
+    parser.add_argument(
+        "--scale-settle-at",
+        type=int,
+        metavar="N",
+        help="measure idle and restart after this size (default: the largest); larger sizes may be capped",
+    )
+    parser.add_argument(
+        "--scale-cap",
+        type=float,
+        metavar="SECONDS",
+        help="end each subject's phase of the sizes above --scale-settle-at after this long, partial",
+    )
     return parser
 
 
@@ -71,6 +90,31 @@ def _timed(name: str, quick: bool, command: str, body: Callable[[], dict[str, An
     record["seconds"] = time.monotonic() - started
     say(f"{name}: {'FAILED' if 'error' in record else 'done'} in {record['seconds']:.1f}s")
     return record
+
+
+def _scale(args: argparse.Namespace) -> dict[str, Any]:
+    """The scale benchmark, on a control plane of its own (30 nodes); its logs kept only on failure."""
+    from bench import scale
+
+    sizes = tuple(sorted(args.scale_size or (scale.QUICK_SIZES if args.quick else scale.SIZES)))
+    idle = scale.QUICK_IDLE_SECONDS if args.quick else scale.IDLE_SECONDS
+    logs = Path(tempfile.mkdtemp(prefix="bridgedapp-bench-scale-logs-"))
+    try:
+        result = scale.run(
+            sizes=sizes,
+            idle_seconds=idle,
+            logs=logs,
+            cap_seconds=args.scale_cap,
+            settle_at=args.scale_settle_at,
+        )
+    except BaseException:
+        say(f"scale: logs kept in {logs}")
+        raise
+    if args.keep_logs:
+        say(f"scale: logs kept in {logs}")
+    else:
+        shutil.rmtree(logs, ignore_errors=True)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 say(f"operator logs kept in {logs}")
             else:
                 shutil.rmtree(logs, ignore_errors=True)
+    if "scale" in selected:
+        results["scale"] = _timed("scale", args.quick, command, lambda: _scale(args))
     run_info["load_end"] = list(os.getloadavg())
     run_info["seconds"] = time.monotonic() - started
 

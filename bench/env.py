@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,16 +284,37 @@ def app_ready(obj: dict[str, Any]) -> bool:
 
 
 @contextlib.contextmanager
-def operator_process(env: Env, log_name: str, namespaces: tuple[str, ...] = ()) -> Iterator[subprocess.Popen]:
-    """`python -m bridgedapp run` against the bench's cluster (all namespaces unless told); stopped on exit."""
+def operator_process(
+    env: Env, log_name: str, namespaces: tuple[str, ...] = (), metrics_port: int | None = None
+) -> Iterator[subprocess.Popen]:
+    """`python -m bridgedapp run` against the bench's cluster (all namespaces unless told); stopped on exit.
+
+    With `metrics_port`, its Prometheus endpoint there (operator_passes reads the pass count)."""
     args = [arg for ns in namespaces for arg in ("--namespace", ns)]
-    with running_operator(
-        env.kubeconfig,
-        env.logs / f"{log_name}.log",
-        args=args,
-        env={"BRIDGEDAPP_STRIMZI_MANIFEST": str(env.manifest)},
-    ) as proc:
+    variables = {"BRIDGEDAPP_STRIMZI_MANIFEST": str(env.manifest)}
+    if metrics_port is not None:
+        variables["BRIDGEDAPP_METRICS_PORT"] = str(metrics_port)
+    with running_operator(env.kubeconfig, env.logs / f"{log_name}.log", args=args, env=variables) as proc:
         yield proc
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for an operator's metrics endpoint)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def operator_passes(port: int) -> float:
+    """Full reconcile passes the operator has run: its bridgedapp_passes_total metric, every trigger and
+    outcome (a pass no longer has a request of its own to count it by in the audit log)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("bridgedapp_passes_total{")
+    )
 
 
 def operator_log_tail(env: Env, log_name: str, lines: int = 30) -> str:

@@ -13,7 +13,7 @@ rejects): an operator bug this benchmark found, worked around here so the memory
 
 The API server's audit log also counts the operator's requests per new app and per app on restart (its
 two clients: the `kubernetes` client, User-Agent OpenAPI-Generator, and Kopf's own), and how many full
-passes ran (each pass GETs the Strimzi operator's Deployment exactly once).
+passes ran (the operator's `bridgedapp_passes_total` metric).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from bench.env import (
     Env,
     check_alive,
     condition,
+    free_port,
+    operator_passes,
     operator_process,
     request_key,
     rss_kib,
@@ -98,31 +100,18 @@ def _is_operator(event: dict[str, Any]) -> bool:
     return any(agent.startswith(a) for a in OPERATOR_AGENTS) and event.get("verb") != "watch"
 
 
-def _passes(env: Env, events: list[dict[str, Any]]) -> int:
-    """Full reconcile passes among the operator's requests: each GETs the Strimzi operator Deployment once."""
-    return sum(
-        1
-        for e in events
-        if _is_operator(e)
-        and e["verb"] == "get"
-        and (e.get("objectRef") or {}).get("resource") == "deployments"
-        and (e.get("objectRef") or {}).get("name") == env.strimzi.deployment
-    )
-
-
 def _wait_quiet(
-    env: Env, proc: subprocess.Popen, log_name: str, audit: AuditLog, min_passes: int = 0
+    env: Env, proc: subprocess.Popen, log_name: str, audit: AuditLog, port: int, min_passes: int = 0
 ) -> list[dict[str, Any]]:
-    """Collect the operator's requests until it has run `min_passes` passes and then made none for a while."""
+    """Collect the operator's requests until it has run `min_passes` passes in all and then made none for a
+    while."""
     events: list[dict[str, Any]] = []
     started = quiet_since = time.monotonic()
-    passes = 0
-    while passes < min_passes or time.monotonic() - quiet_since < QUIET_SECONDS:
+    while operator_passes(port) < min_passes or time.monotonic() - quiet_since < QUIET_SECONDS:
         check_alive(proc, env, log_name)
         new = [e for e in audit.read() if _is_operator(e)]
         if new:
             events += new
-            passes += _passes(env, new)
             quiet_since = time.monotonic()
         if time.monotonic() - started > RECONCILE_TIMEOUT:
             raise BenchError(f"memory: the operator was still busy after {RECONCILE_TIMEOUT:.0f}s")
@@ -130,11 +119,10 @@ def _wait_quiet(
     return events
 
 
-def _requests(env: Env, events: list[dict[str, Any]], apps: int) -> dict[str, Any]:
+def _requests(events: list[dict[str, Any]], apps: int, passes: float) -> dict[str, Any]:
     """The operator's requests, per app: reads, writes, full passes, and the kinds of request."""
     ops = [e for e in events if _is_operator(e)]
     writes = [e for e in ops if e["verb"] in WRITE_VERBS]
-    passes = _passes(env, ops)
     per = max(apps, 1)
     return {
         "apps": apps,
@@ -209,13 +197,15 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
     creation: list[dict[str, Any]] = []
     log_name = "operator-memory"
     say("memory: one operator process, sampled with 0 BridgedApps, then after each batch")
-    with operator_process(env, log_name) as proc:
+    port = free_port()
+    with operator_process(env, log_name, metrics_port=port) as proc:
         _wait_started(env, proc, log_name)
         samples, peak = _sample(env, proc, log_name)
         rows.append(_row(0, samples, peak, reconcile_seconds=0.0))
         created = 0
         for level in levels:
             audit.skip()
+            passes_before = operator_passes(port)
             started = time.monotonic()
             if created == 0:  # the first app alone creates the Kafka and its node pool (see the docstring)
                 _create(env, 0, 1)
@@ -224,9 +214,12 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
             _create(env, created, level)
             _wait_reconciled(env, proc, log_name, level)
             seconds = time.monotonic() - started
-            events = _wait_quiet(env, proc, log_name, audit)
+            events = _wait_quiet(env, proc, log_name, audit, port)
             first = creation[-1]["to_apps"] if creation else 0
-            creation.append({**_requests(env, events, level - first), "to_apps": level, "seconds": seconds})
+            passes = operator_passes(port) - passes_before
+            creation.append(
+                {**_requests(events, level - first, passes), "to_apps": level, "seconds": seconds}
+            )
             created = level
             samples, peak = _sample(env, proc, log_name)
             rows.append(_row(level, samples, peak, reconcile_seconds=seconds))
@@ -236,14 +229,19 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
     say(f"memory: a fresh operator process on the same {created} apps")
     restart_log = "operator-memory-restart"
     audit.skip()
-    with operator_process(env, restart_log) as proc:
+    port = free_port()
+    with operator_process(env, restart_log, metrics_port=port) as proc:
         started = time.monotonic()
         _wait_started(env, proc, restart_log)
-        restart_events = _wait_quiet(env, proc, restart_log, audit, min_passes=created)
+        restart_events = _wait_quiet(env, proc, restart_log, audit, port, min_passes=created)
+        restart_passes = operator_passes(port)
         quiet_after = time.monotonic() - started
         samples, peak = _sample(env, proc, restart_log)
         restart = _row(created, samples, peak, reconcile_seconds=quiet_after, fresh_process=True)
-    restart_requests = {**_requests(env, restart_events, created), "seconds_until_quiet": quiet_after}
+    restart_requests = {
+        **_requests(restart_events, created, restart_passes),
+        "seconds_until_quiet": quiet_after,
+    }
 
     base = rows[0]["rss_mib"]["median"]
     for row in [*rows, restart]:
@@ -261,5 +259,6 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
         "handler_runs_restart": _handler_runs(env, restart_log),
         "events_per_app": posted,
         "settle_seconds": SETTLE_SECONDS,
+        "passes_from": "its `bridgedapp_passes_total` metric",
         "deployments": "absent (apps stop at SidecarInjected=False DeploymentNotFound)",
     }

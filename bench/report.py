@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import BENCHMARKS
+from bench import BENCHMARKS, scale_report
 from bench.env import REPO
 from bench.stats import fmt
 
@@ -26,6 +26,7 @@ PLOTS = {
     "memory": "bench-memory.png",
     "ready": "bench-ready.png",
     "render": "bench-render.png",
+    "scale": "bench-scale.png",
 }
 BASE_COLOR, MEASURED_COLOR, WRITE_COLOR = "#7f8c8d", "#1f77b4", "#d62728"
 
@@ -155,6 +156,16 @@ def _rows(b: dict[str, Any]) -> list[str]:
             f"{fmt(t['update_rollout']['median'])} "
             f"| **{fmt(t['ratio'])}x** a rollout |"
         )
+    sc = b.get("scale")
+    if sc and "error" not in sc:
+        n = str(sc.get("settle_at") or max(sc["sizes"], key=int))
+        last = sc["sizes"][n]
+        rows.append(
+            f"| scale | {int(n):,} apps at once, all SidecarInjected, s: "
+            f"{fmt(last['operator']['all_injected_seconds'], 1)} "
+            f"| the raw-API floor, same run: {fmt(last['floor']['all_injected_seconds'], 1)} "
+            f"| **{fmt(last['ratio']['all_injected_seconds'])}x** the floor (every figure below) |"
+        )
     for name in BENCHMARKS:
         if name in b and "error" in b[name]:
             rows.append(f"| {name} | failed: {b[name]['error']} | | |")
@@ -201,6 +212,9 @@ def _reading(b: dict[str, Any]) -> list[str]:
             "passes (a change that finds a pass for its app not yet started rides on it; before, each ran its own: "
             "about 8 per app)."
         )
+    sc = b.get("scale")
+    if sc and "error" not in sc:
+        out.append(scale_report.reading(sc))
     t = b.get("ready")
     if t and "error" not in t:
         out.append(
@@ -293,7 +307,7 @@ def markdown(data: dict[str, Any]) -> str:
             ],
             "",
             "The operator's API requests per app (audit log; its `kubernetes` client and Kopf's; watches "
-            "excluded). A full pass GETs the Strimzi operator Deployment once, which counts the passes:",
+            f"excluded); full passes counted by {m.get('passes_from', 'its one GET of the Strimzi Deployment each')}:",
             "",
             "| phase | passes/app | requests/app | reads | writes | top requests per app |",
             "| --- | --- | --- | --- | --- | --- |",
@@ -320,6 +334,9 @@ def markdown(data: dict[str, Any]) -> str:
             + ".",
             "",
         ]
+    sc = b.get("scale")
+    if sc and "error" not in sc:
+        lines += scale_report.section(sc)
     lines += ["## Reading", "", " ".join(_reading(b)), ""]
     plots = [f"![{name}]({PLOTS[name]})" for name in BENCHMARKS if name in b and "error" not in b[name]]
     lines += ["## Plots", "", *plots, ""]
@@ -335,7 +352,13 @@ def _plot(path: Path, name: str, record: dict[str, Any]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    drawers = {"idle": _plot_idle, "memory": _plot_memory, "ready": _plot_ready, "render": _plot_render}
+    drawers = {
+        "idle": _plot_idle,
+        "memory": _plot_memory,
+        "ready": _plot_ready,
+        "render": _plot_render,
+        "scale": scale_report.plot,
+    }
     fig = drawers[name](plt, record)
     stamp = f"{record['date']}  {'quick' if record.get('quick') else 'full'} run  load {record['load_before'][0]:.2f}"
     fig.text(0.99, 0.01, stamp, ha="right", va="bottom", fontsize=7, color="#555555")

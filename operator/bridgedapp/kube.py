@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -502,3 +502,59 @@ class Kube:
                     watcher.stop()
             else:
                 raise KubeTimeout(f"timed out after {timeout:g}s waiting for {describe}")
+
+    def follow(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        *,
+        stop: threading.Event,
+        timeout_seconds: int = 300,
+    ) -> Iterator[tuple[bool, Obj | None]]:
+        """One object now and after every change, until `stop` is set: (exists, object). A deletion gives
+        (False, the object as it was), so a caller can tell whose; an object absent at the start (False, None).
+
+        A list, then a watch resumed from where the last one ended (a new list only when the server no longer
+        knows that point, HTTP 410): at rest, one long request per `timeout_seconds`. A failed connection is
+        retried after a second, so what the caller holds may lag while the API server is away.
+        """
+        selector = f"metadata.name={name}"
+        resource_version: str | None = None
+        while not stop.is_set():
+            try:
+                resource = self._resource(api_version, kind)
+                if resource_version is None:
+                    listing = self._list(api_version, kind, namespace, field_selector=selector)
+                    yield (True, listing["items"][0]) if listing["items"] else (False, None)
+                    resource_version = listing["metadata"]["resourceVersion"]
+                watcher = k8s_watch.Watch()
+                try:
+                    for event in watcher.stream(
+                        self._dyn.get,
+                        resource,
+                        namespace=namespace,
+                        field_selector=selector,
+                        resource_version=resource_version,
+                        allow_watch_bookmarks=True,
+                        serialize=False,
+                        timeout_seconds=timeout_seconds,
+                        _request_timeout=timeout_seconds + 30,
+                    ):
+                        obj = event["raw_object"]
+                        resource_version = obj["metadata"].get("resourceVersion") or resource_version
+                        if event["type"] != "BOOKMARK":
+                            yield event["type"] != "DELETED", obj
+                        if stop.is_set():
+                            return
+                finally:
+                    watcher.stop()
+            except ApiException as exc:
+                if exc.status != 410:
+                    log.debug("watch of %s failed: %s", _target(kind, name, namespace), exc.status)
+                    stop.wait(1.0)
+                resource_version = None if exc.status == 410 else resource_version
+            except (urllib3.exceptions.HTTPError, KubeError) as exc:
+                log.debug("watch of %s failed: %s", _target(kind, name, namespace), type(exc).__name__)
+                stop.wait(1.0)

@@ -291,7 +291,9 @@ def load_bundle(source: str, *, namespace: str) -> list[Obj]:
     """The bundle's objects, ready to apply into `namespace`, in dependency order, labelled as ours."""
     text = _read_source(source)
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d]
+        # libyaml's safe loader where built in: the bundle is 800 kB of CRDs, 5 s to parse in pure Python on a
+        # busy machine, and a re-install after the operator's Deployment was deleted waits for it.
+        docs = [d for d in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
     except yaml.YAMLError as exc:
         raise BundleError(f"the Strimzi install bundle {source} is not valid YAML: {exc}") from exc
     objects: list[Obj] = []
@@ -391,11 +393,16 @@ def install_strimzi(kube: Kube, settings: Settings, *, progress: Progress) -> St
 class StrimziEnsurer:
     """The operator's single source of a usable Strimzi: finds or adopts it, or installs it exactly once.
 
-    Thread-safe. A found Strimzi is cached and re-checked with one GET of its Deployment per call; if that
-    Deployment is gone (or replaced) the cluster is searched again. An install runs in a background thread;
-    callers either wait for it (wait=True) or get StrimziUnavailable(Installing) at once (wait=False, what a
-    handler wants: retry later instead of holding a worker thread for minutes). A failed install is not
-    retried for `failure_backoff` seconds, so a burst of BridgedApps cannot turn into a burst of installs.
+    Thread-safe, and no caller ever waits for another's request: the lock guards only what the ensurer
+    knows, never I/O. A found Strimzi is cached, and a watch of its operator Deployment (a background
+    thread, one long request at rest) keeps its availability current and notices it deleted or replaced,
+    so a pass (wait=False) answers from memory. Callers that wait (wait=True: start-up, tools) re-read the
+    Deployment themselves first. Until one is cached, each caller looks for itself (in parallel, never in
+    turn). An install runs in a background thread; callers either wait for it (wait=True) or get
+    StrimziUnavailable(Installing) at once (wait=False, what a handler wants: retry later instead of holding
+    a worker thread for minutes). When the watch sees the operator Deployment of our own install deleted, it
+    starts the same single install itself, at once. A failed install is not retried for `failure_backoff` seconds,
+    so a burst of BridgedApps cannot turn into a burst of installs.
     """
 
     def __init__(
@@ -410,13 +417,17 @@ class StrimziEnsurer:
         self.settings = settings
         self.failure_backoff = failure_backoff
         self.installs = 0  # installs this ensurer started
+        self.finds = 0  # searches of the cluster (find()), for tests and the benchmark
         self.last_progress = ""
         self._progress_callback = progress
         self._lock = threading.Lock()
         self._info: StrimziInfo | None = None
+        self._available = False  # the cached operator Deployment's availability, as the watch last saw it
         self._install_done: threading.Event | None = None
         self._failure: StrimziUnavailable | None = None
         self._failed_at = 0.0
+        self._watching: tuple[str, str] | None = None  # (namespace, name) the watch thread follows
+        self._stop = threading.Event()
 
     def state(self) -> str:
         """What the metrics report, from what this ensurer knows (no request): unknown, installing, failed,
@@ -431,11 +442,17 @@ class StrimziEnsurer:
     def find(self) -> StrimziInfo | None:
         """find_strimzi as the settings allow: an operator watching named namespaces may list Deployments only
         in Strimzi's own namespace (the namespaced RBAC profile grants nothing cluster-wide)."""
+        with self._lock:
+            self.finds += 1
         return find_strimzi(
             self.kube,
             prefer_namespace=self.settings.strimzi_namespace,
             only_namespace=self.settings.strimzi_namespace if self.settings.namespaces else None,
         )
+
+    def close(self) -> None:
+        """Stop the watch thread (it ends at its next event or reconnect)."""
+        self._stop.set()
 
     def ensure(self, *, wait: bool = True, install: bool = True) -> StrimziInfo:
         """A usable Strimzi, or StrimziUnavailable saying why not and what to do.
@@ -445,60 +462,147 @@ class StrimziEnsurer:
         deadline = time.monotonic() + self.settings.install_timeout + 60
         while True:
             with self._lock:
-                if self._install_done is None:
-                    info = self._current_locked(install=install)
-                    if info is not None:
-                        return info
-                done = self._install_done
-                assert done is not None
-                installing = StrimziUnavailable(
-                    r.INSTALLING,
-                    f"Strimzi {self.settings.strimzi_version} is being installed into "
-                    f"{self.settings.strimzi_namespace} ({self.last_progress}); this resolves by itself",
-                )
+                done, cached, available = self._install_done, self._info, self._available
+            if done is None:
+                if cached is not None and wait:
+                    cached, available = self._recheck(cached)
+                if cached is not None:
+                    return self._usable(cached, available)
+                info = self._look(install=install)
+                if info is not None:
+                    return info
+                with self._lock:
+                    done = self._install_done
+                if done is None:  # the install already ended (or failed): look again
+                    continue
+            installing = StrimziUnavailable(
+                r.INSTALLING,
+                f"Strimzi {self.settings.strimzi_version} is being installed into "
+                f"{self.settings.strimzi_namespace} ({self.last_progress}); this resolves by itself",
+            )
             if not wait or not done.wait(max(0.0, deadline - time.monotonic())):
                 raise installing
 
-    def _current_locked(self, *, install: bool = True) -> StrimziInfo | None:
-        """The usable Strimzi; None when an install was just started. Called with the lock held."""
-        if self._info is not None:
-            cached = self._info
-            deployment = self.kube.get("apps/v1", "Deployment", cached.deployment, cached.namespace)
-            if deployment is not None and deployment["metadata"].get("uid") == cached.uid:
-                return self._usable(cached, deployment)
-            log.info("Strimzi operator %s/%s is gone; looking again", cached.namespace, cached.deployment)
+    def _recheck(self, cached: StrimziInfo) -> tuple[StrimziInfo | None, bool]:
+        """One GET of the cached operator Deployment, for a caller that waits anyway: still there, same uid?"""
+        deployment = self.kube.get("apps/v1", "Deployment", cached.deployment, cached.namespace)
+        if deployment is not None and deployment["metadata"].get("uid") == cached.uid:
+            available = _deployment_available(deployment)
+            with self._lock:
+                if self._info is cached:
+                    self._available = available
+            return cached, available
+        self._forget(cached)
+        return None, False
+
+    def _forget(self, cached: StrimziInfo) -> bool:
+        """Drop the cached Strimzi if it is still `cached`; True when this call dropped it."""
+        with self._lock:
+            if self._info is not cached:
+                return False
             self._info = None
-        if self._failure is not None and time.monotonic() - self._failed_at < self.failure_backoff:
-            raise self._failure
+        log.info("Strimzi operator %s/%s is gone; looking again", cached.namespace, cached.deployment)
+        return True
+
+    def _look(self, *, install: bool) -> StrimziInfo | None:
+        """Search the cluster (without the lock); cache what is found, or start the one install.
+
+        None when an install is under way (started here or by another caller)."""
+        with self._lock:
+            if self._failure is not None and time.monotonic() - self._failed_at < self.failure_backoff:
+                raise self._failure
         info = self.find()
-        if info is not None:
-            self._info = info
-            log.info(
-                "using Strimzi %s in %s (%s)",
-                info.version,
-                info.namespace,
-                "ours" if info.managed else "adopted",
-            )
-            return self._usable(info, None)
-        if not install:
-            raise StrimziUnavailable(
-                r.STRIMZI_NOT_FOUND, "no Strimzi found; it is not installed while spec.paused is true"
-            )
-        if self.settings.strimzi_install == "never":
-            raise StrimziUnavailable(
-                r.STRIMZI_NOT_FOUND,
-                "no Strimzi found (CRDs kafkas.kafka.strimzi.io and a Deployment with pods labelled "
-                f"{OPERATOR_LABEL}={OPERATOR_LABEL_VALUE}) and BRIDGEDAPP_STRIMZI_INSTALL=never: install "
-                "Strimzi, or set BRIDGEDAPP_STRIMZI_INSTALL=auto to let bridgedapp install it",
-            )
-        self._install_done = threading.Event()
-        self.installs += 1
-        self.last_progress = "starting"
+        with self._lock:
+            if self._install_done is not None:
+                return None
+            if info is not None:
+                if self._info is None or self._info.uid != info.uid:
+                    self._info, self._available = info, info.available
+                    self._follow_locked(info)
+                    log.info(
+                        "using Strimzi %s in %s (%s)",
+                        info.version,
+                        info.namespace,
+                        "ours" if info.managed else "adopted",
+                    )
+                return self._usable(self._info, self._available)
+            if not install:
+                raise StrimziUnavailable(
+                    r.STRIMZI_NOT_FOUND, "no Strimzi found; it is not installed while spec.paused is true"
+                )
+            if self.settings.strimzi_install == "never":
+                raise StrimziUnavailable(
+                    r.STRIMZI_NOT_FOUND,
+                    "no Strimzi found (CRDs kafkas.kafka.strimzi.io and a Deployment with pods labelled "
+                    f"{OPERATOR_LABEL}={OPERATOR_LABEL_VALUE}) and BRIDGEDAPP_STRIMZI_INSTALL=never: install "
+                    "Strimzi, or set BRIDGEDAPP_STRIMZI_INSTALL=auto to let bridgedapp install it",
+                )
+            self._start_install_locked()
         threading.Thread(target=self._install, name="strimzi-install", daemon=True).start()
         return None
 
-    def _usable(self, info: StrimziInfo, deployment: dict[str, Any] | None) -> StrimziInfo:
-        available = info.available if deployment is None else _deployment_available(deployment)
+    def _follow_locked(self, info: StrimziInfo) -> None:
+        """Start the watch of `info`'s operator Deployment, unless one follows it already. Lock held."""
+        target = (info.namespace, info.deployment)
+        if self._watching == target or self._stop.is_set():
+            return
+        self._watching = target
+        threading.Thread(target=self._watch, args=(target,), name="strimzi-watch", daemon=True).start()
+
+    def _watch(self, target: tuple[str, str]) -> None:
+        """Keep the cached Strimzi current from its Deployment's watch events (see the class docstring)."""
+        namespace, name = target
+        try:
+            for present, deployment in self.kube.follow(
+                "apps/v1", "Deployment", name, namespace, stop=self._stop
+            ):
+                with self._lock:
+                    cached = self._info
+                    if self._watching != target:
+                        return
+                if cached is None or (cached.namespace, cached.deployment) != target:
+                    continue  # nothing cached for this Deployment (e.g. being installed again)
+                uid = (deployment or {}).get("metadata", {}).get("uid")
+                if present and uid == cached.uid:
+                    assert deployment is not None
+                    with self._lock:
+                        if self._info is cached:
+                            self._available = _deployment_available(deployment)
+                elif not present and deployment is not None and uid != cached.uid:
+                    continue  # the deletion of an older one, reported late
+                elif not present and cached.managed:
+                    self._reinstall(cached)
+                else:
+                    self._forget(cached)  # replaced, or someone else's deleted: the next pass looks again
+        finally:
+            with self._lock:
+                if self._watching == target:
+                    self._watching = None
+
+    def _reinstall(self, cached: StrimziInfo) -> None:
+        """Our install's operator Deployment was deleted: install again at once, as the next pass would have
+        (without searching first: passes arriving meanwhile get Installing instead of a search each)."""
+        with self._lock:
+            if self._info is not cached or self._install_done is not None:
+                return
+            self._info = None
+            if self.settings.strimzi_install == "never":
+                return
+            self._start_install_locked()
+        log.info(
+            "Strimzi operator %s/%s of our install was deleted; installing again",
+            cached.namespace,
+            cached.deployment,
+        )
+        threading.Thread(target=self._install, name="strimzi-install", daemon=True).start()
+
+    def _start_install_locked(self) -> None:
+        """Mark the one install as under way (callers then get Installing). Lock held; the caller starts it."""
+        self._install_done = threading.Event()
+        self.installs += 1
+        self.last_progress = "starting"
+
+    def _usable(self, info: StrimziInfo, available: bool) -> StrimziInfo:
         if not available:
             raise StrimziUnavailable(
                 r.STRIMZI_NOT_AVAILABLE,
@@ -541,7 +645,9 @@ class StrimziEnsurer:
                 log.warning("%s", failure.message)
                 self._failure, self._failed_at = failure, time.monotonic()
             else:
-                self._info, self._failure = info, None
+                assert info is not None
+                self._info, self._available, self._failure = info, info.available, None
+                self._follow_locked(info)
             done, self._install_done = self._install_done, None
         assert done is not None
         done.set()
