@@ -32,7 +32,7 @@ from typing import Any
 from bridgedapp import GROUP, PLURAL, VERSION
 from bridgedapp.builders import bridge, sidecar
 from bridgedapp.builders.common import owner_value
-from bridgedapp.builders.kafka import cluster_ca_cert_name
+from bridgedapp.builders.kafka import bootstrap_service_address, cluster_ca_cert_name
 from bridgedapp.builders.topics import build_topics
 from bridgedapp.builders.user import build_user, kafka_user_name
 from bridgedapp.models import BridgedAppSpec, parse_spec
@@ -320,7 +320,7 @@ class Floor:
         if user_secret is None or ca_secret is None or deployment is None:
             return False
         config_map = bridge.build_config_map(
-            app, spec, bootstrap=bridge.bootstrap_servers(spec.kafka.cluster_name, self.kafka_namespace)
+            app, spec, bootstrap=bootstrap_service_address(spec.kafka.cluster_name, self.kafka_namespace)
         )
         secret = bridge.build_credentials_secret(app, user_secret=user_secret, cluster_ca_secret=ca_secret)
         for obj, patch in (
