@@ -11,6 +11,11 @@ Entries are the API server's JSON as received: readers must not modify them (gat
 `kube.Kube` consults it when the operator gave it one (`Kube.cache`); without one every read is a GET.
 An event older than what is recorded (a smaller resourceVersion) is ignored: our own write's answer may
 arrive before the watch event that precedes it.
+
+Memory is trusted only where a watch is known to be running: for a kind in a namespace, from the first
+event this process received for that kind there (Kopf's first listing delivers every object). Before that
+(a namespace the operator does not watch; a Strimzi kind whose CRD was installed after Kopf started and
+whose watch has not begun) nothing would report a change, so every read is a GET and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ Obj = dict[str, Any]
 
 
 CacheKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped objects
+Scope = tuple[str, str]  # (kind, namespace): what one watch covers of a kind
 
 MAX_AGE = 600.0  # seconds an entry is trusted without a GET (a bound on what a broken watch can hide)
 MAX_NOTED_EVENTS = 20_000  # event times of objects not recorded are pruned beyond this many ...
@@ -96,6 +102,7 @@ class WatchCache:
         self._objects: dict[CacheKey, Obj | None] = {}
         self._fetched: dict[CacheKey, float] = {}  # when each entry was last read from the API server
         self._event_at: dict[CacheKey, float] = {}  # when the latest watch event for each key arrived
+        self._watching: set[Scope] = set()  # (kind, namespace) a watch has delivered an event for
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -114,6 +121,7 @@ class WatchCache:
         key = (str(body.get("kind")), meta.get("namespace") or "", str(meta.get("name")))
         now = time.monotonic()
         with self._lock:
+            self._watching.add(key[:2])
             self._event_at[key] = now
             if len(self._event_at) > MAX_NOTED_EVENTS:
                 self._event_at = {k: t for k, t in self._event_at.items() if now - t < NOTE_EVENTS_FOR}
@@ -125,6 +133,8 @@ class WatchCache:
         entry's age restarts, unless a watch event for the object arrived meanwhile."""
         key = (kind, namespace or "", name)
         with self._lock:
+            if key[:2] not in self._watching:
+                return  # no watch reports its changes (yet): it is read again when asked
             if self._event_at.get(key, float("-inf")) >= since:
                 self._objects.pop(key, None)  # newer news came meanwhile: read it again when asked
                 self._fetched.pop(key, None)
@@ -143,7 +153,8 @@ class WatchCache:
             self._fetched.pop((kind, namespace or "", name), None)
 
     def lookup(self, kind: str, namespace: str | None, name: str) -> tuple[bool, Obj | None]:
-        """(known, object): known False means never read nor seen (or read too long ago), so a GET tells.
+        """(known, object): known False means never read nor seen (or read too long ago, or of a kind and
+        namespace no watch has reported on), so a GET tells.
 
         Entries expire after `MAX_AGE` seconds from when they were last read from the API server: a watch
         that broke and relisted reports no deletion that happened meanwhile."""

@@ -24,7 +24,6 @@ from bridgedapp import (
     PLURAL,
     VERSION,
     metrics,
-    waiting,
 )
 from bridgedapp import reasons as r
 from bridgedapp.builders.kafka import STRIMZI_GROUP, cluster_ca_cert_name
@@ -33,7 +32,7 @@ from bridgedapp.conditions import bounded
 from bridgedapp.diffbase import SpecDigestStorage
 from bridgedapp.index import RefKey, references
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
-from bridgedapp.reconciler import Outcome, Reconciler
+from bridgedapp.reconciler import Reconciler
 from bridgedapp.settings import Settings
 from bridgedapp.world import Event
 
@@ -53,11 +52,6 @@ def _post(app: dict[str, Any], events: list[Event]) -> None:
         kopf.event(app, type=event.type, reason=event.reason, message=message)
 
 
-def _report(app: dict[str, Any], outcome: Outcome | None) -> None:
-    if outcome is not None:
-        _post(app, outcome.events)
-
-
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Annotations under our own prefix, our finalizer name, our field manager on events."""
@@ -65,8 +59,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = SpecDigestStorage(prefix=GROUP, key="last-handled-configuration")
     settings.posting.reporting_component = FIELD_MANAGER
-    waiting.install()  # a retry that only waits for Strimzi's install is logged at INFO
-    settings.posting.level = logging.INFO
+    # Kopf posts its own log lines at this level or above as Events: its INFO lines ("Handler 'reconcile'
+    # succeeded", ...) were most of the operator's writes at scale (issue 10). The operator's own Events
+    # (reasons.py) are posted whatever the level; Kopf's warnings and errors still are.
+    settings.posting.level = logging.WARNING
     settings.execution.max_workers = 8
     # After its own patch Kopf waits for the patched version to come back through the watch before handling
     # the object again; under load the stream lags more than the default 5 s and Kopf then re-ran the
@@ -74,10 +70,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
     operator_settings: Settings = memo.settings  # put there by `bridgedapp run`, the one entry path
     kube = Kube.from_env()
-    # The watch-fed read cache (cache.py) is built and unit-tested but not switched on: with it, a fault test
-    # once saw a KafkaTopic stay "not reconciled" in memory after Strimzi had reconciled it (issue 10 notes).
-    # Switched on, it would be `kube.cache = memo.cache`; until the race is found every read is a GET.
-    memo.cache = WatchCache()
+    kube.cache = memo.cache = WatchCache()  # passes read what the watches below delivered (cache.py)
     memo.reconciler = Reconciler(kube, operator_settings)
     memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
     # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this runs with.
@@ -104,20 +97,14 @@ def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[RefKey, 
 @kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.create(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-@metrics.observed()
-def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    app = dict(body)
-    try:
-        outcome = memo.reconciler.reconcile(app)
-    except KubeError as err:
-        raise kopf.TemporaryError(f"API error, will retry: {err}", delay=10) from err
-    _report(app, outcome)
-    retry = outcome.retry if outcome is not None else None
-    if retry is not None:
-        message = f"{retry.reason} Looking again in {retry.after:.0f}s."
-        if retry.is_wait:
-            raise waiting.Waiting(message, delay=retry.after)
-        raise kopf.TemporaryError(message, delay=retry.after)
+async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, **_: Any) -> None:
+    """The app appeared, its spec changed, or the operator started: one pass, as for a related change.
+
+    The handler never fails in Kopf's eyes: a pass that failed or waits runs again by the operator's own
+    timer (`_run_claimed`). Kopf therefore writes nothing for it but its finalizer and the digest of the
+    spec handled; a `kopf.TemporaryError` cost two patches of progress annotations per retry (issue 10)."""
+    memo.cache.watched("MODIFIED", body)  # the pass reads its app from the cache: this version at least
+    await _reconcile_refs(memo, [(body.metadata.namespace, body.metadata.name)], trigger=str(reason))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -140,29 +127,32 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
 # ---- related objects: each change re-reconciles the BridgedApps that use it ------------------------------
 
 
-async def _reconcile_refs(memo: kopf.Memo, refs: Any, *, rolled: dict[str, Any] | None = None) -> None:
+async def _reconcile_refs(
+    memo: kopf.Memo, refs: Any, *, rolled: dict[str, Any] | None = None, trigger: str = "related"
+) -> None:
     """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread.
     `rolled`: only this Deployment's status changed, so only its availability is looked at."""
     claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
     for namespace, name in claimed:
-        again = await asyncio.to_thread(_run_claimed, memo, namespace, name, rolled)
+        again = await asyncio.to_thread(_run_claimed, memo, namespace, name, rolled, reason=trigger)
         if again is not None:
             asyncio.get_running_loop().create_task(_run_later(memo, namespace, name, again))
 
 
 async def _run_later(memo: kopf.Memo, namespace: str, name: str, delay: float) -> None:
-    """No new event may come to run a related-change pass again (after a failure: the API server down, a 5xx;
-    or while it waits: for the Strimzi install), so it runs again by itself."""
+    """No new event may come to run a pass again (after a failure: the API server down, a 5xx; or while it
+    waits: for the Strimzi install), so it runs again by itself."""
     await asyncio.sleep(delay)
     await _reconcile_refs(memo, [(namespace, name)])
 
 
-@metrics.observed("related")
+@metrics.observed()
 def _run_claimed(
-    memo: kopf.Memo, namespace: str, name: str, rolled: dict[str, Any] | None = None
+    memo: kopf.Memo, namespace: str, name: str, rolled: dict[str, Any] | None = None, *, reason: str
 ) -> float | None:
     """The claimed pass; the seconds after which it must run again, or None when it is done. A failure backs
-    off (one Warning per streak); a pass that waits for something looks again when it asked to."""
+    off (one Warning per streak); a pass that waits for something looks again when it asked to. `reason`
+    (create, update, resume, related) labels the pass in the metrics."""
     try:
         outcome = (
             memo.reconciler.reconcile_claimed(namespace, name)
@@ -174,9 +164,7 @@ def _run_claimed(
             return None  # the app goes with its namespace: nothing left to retry
         metrics.mark("error")
         failures = memo.failures[(namespace, name)] = memo.failures.get((namespace, name), 0) + 1
-        log.warning(
-            "reconcile of %s/%s after a related change failed (%d): %s", namespace, name, failures, err
-        )
+        log.warning("reconcile of %s/%s (%s) failed (%d): %s", namespace, name, reason, failures, err)
         if failures == 1:
             ref = {
                 "apiVersion": f"{GROUP}/{VERSION}",
@@ -190,7 +178,20 @@ def _run_claimed(
         return None
     if outcome.app is not None:
         _post(outcome.app, outcome.events)
-    return outcome.retry.after if outcome.retry is not None else None
+    retry = outcome.retry
+    if retry is None:
+        return None
+    # A wait (the Strimzi install in progress) is news; any other retry (the install failed) is a warning.
+    metrics.mark("waiting" if retry.is_wait else "retry")
+    log.log(
+        logging.INFO if retry.is_wait else logging.WARNING,
+        "%s/%s: %s Looking again in %.0fs.",
+        namespace,
+        name,
+        retry.reason,
+        retry.after,
+    )
+    return retry.after
 
 
 async def _related(

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bridgedapp import GROUP, PLURAL, VERSION, waiting
+from bridgedapp import GROUP, PLURAL, VERSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +52,8 @@ def mark(outcome: str) -> None:
 
 def observed(trigger: str | None = None) -> Callable[[F], F]:
     """Count and time a synchronous pass. Without `trigger`, Kopf's `reason` (create/update/resume/delete)
-    names it. Outcome: ok, waiting (for the Strimzi install), retry, or error."""
+        names it. Outcome: ok, retry, or error; a pass that handles its own wait or failure `mark`s it (waiting:
+    for the Strimzi install)."""
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
@@ -62,9 +63,6 @@ def observed(trigger: str | None = None) -> Callable[[F], F]:
             started = time.perf_counter()
             try:
                 result = fn(*args, **kwargs)
-            except waiting.Waiting:
-                _outcome.value = "waiting"
-                raise
             except kopf.TemporaryError:
                 _outcome.value = "retry"
                 raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,8 +18,16 @@ def obj(name: str, version: int, kind: str = "Deployment", **extra: Any) -> dict
     }
 
 
-def test_an_unknown_object_is_a_miss_and_a_gets_answer_is_kept_found_or_absent() -> None:
+def watching(*kinds: str, namespace: str = "shop") -> WatchCache:
+    """A cache whose watches of these kinds (default: Deployment) in `namespace` have delivered an event."""
     c = WatchCache()
+    for kind in kinds or ("Deployment",):
+        c.watched("ADDED", {"kind": kind, "metadata": {"name": "first-listed", "namespace": namespace}})
+    return c
+
+
+def test_an_unknown_object_is_a_miss_and_a_gets_answer_is_kept_found_or_absent() -> None:
+    c = watching()
     assert c.lookup("Deployment", "shop", "a") == (False, None)
     c.fetched("Deployment", "shop", "a", obj("a", 5), since=0.0)
     c.fetched("Deployment", "shop", "gone", None, since=0.0)
@@ -28,7 +37,7 @@ def test_an_unknown_object_is_a_miss_and_a_gets_answer_is_kept_found_or_absent()
 
 
 def test_watch_events_update_only_objects_a_pass_has_read() -> None:
-    c = WatchCache()
+    c = watching()
     c.watched("ADDED", obj("stranger", 3))
     assert c.lookup("Deployment", "shop", "stranger")[0] is False and len(c) == 0
     c.fetched("Deployment", "shop", "gone", None, since=0.0)
@@ -39,7 +48,7 @@ def test_watch_events_update_only_objects_a_pass_has_read() -> None:
 
 
 def test_an_event_older_than_our_own_writes_answer_is_ignored() -> None:
-    c = WatchCache()
+    c = watching()
     c.remember(obj("a", 10, spec={"new": True}), since=0.0)
     c.watched("MODIFIED", obj("a", 9, spec={"new": False}))
     assert c.lookup("Deployment", "shop", "a")[1]["spec"] == {"new": True}
@@ -50,7 +59,7 @@ def test_an_event_older_than_our_own_writes_answer_is_ignored() -> None:
 def test_entries_expire_so_a_broken_watch_cannot_hide_a_deletion_forever(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    c = WatchCache()
+    c = watching()
     now = [1000.0]
     monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
     c.fetched("Deployment", "shop", "a", obj("a", 1), since=0.0)
@@ -61,14 +70,14 @@ def test_entries_expire_so_a_broken_watch_cannot_hide_a_deletion_forever(
 
 
 def test_forget_drops_an_entry() -> None:
-    c = WatchCache()
+    c = watching("Secret")
     c.fetched("Secret", "shop", "s", obj("s", 1, kind="Secret"), since=0.0)
     c.forget("Secret", "shop", "s")
     assert c.lookup("Secret", "shop", "s")[0] is False
 
 
 def test_entries_keep_what_a_pass_reads_and_drop_the_heavy_rest() -> None:
-    c = WatchCache()
+    c = watching()
     heavy = obj("a", 1)
     heavy["metadata"]["managedFields"] = [
         {"manager": "bridgedapp-operator", "fieldsV1": {"f:spec": {}}},
@@ -91,7 +100,7 @@ def test_an_answer_older_than_an_event_that_came_while_it_was_on_its_way_is_not_
 ) -> None:
     """The race of a pass that creates a topic while Strimzi already updates it: the watch's event for
     the new object arrives before the write's answer is recorded; the older answer must not stand."""
-    c = WatchCache()
+    c = watching("Deployment", "KafkaTopic")
     now = [100.0]
     monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
     started = now[0]
@@ -108,3 +117,18 @@ def test_an_answer_older_than_an_event_that_came_while_it_was_on_its_way_is_not_
     c.watched("ADDED", obj("new", 3))
     c.fetched("Deployment", "shop", "new", None, since=before_add)
     assert c.lookup("Deployment", "shop", "new")[0] is False
+
+
+def test_nothing_is_kept_for_a_kind_and_namespace_no_watch_has_reported_on() -> None:
+    """A namespace the operator does not watch, or a Strimzi kind whose CRD came after Kopf started: no
+    event would say the entry changed, so every read there is a GET (the fault test's stale KafkaTopic)."""
+    c = watching("KafkaTopic", namespace="kafka")
+    c.fetched("KafkaTopic", "other", "t", obj("t", 1, kind="KafkaTopic"), since=0.0)
+    c.fetched("KafkaUser", "kafka", "u", obj("u", 1, kind="KafkaUser"), since=0.0)
+    assert c.lookup("KafkaTopic", "other", "t")[0] is False
+    assert c.lookup("KafkaUser", "kafka", "u")[0] is False
+    c.fetched("KafkaTopic", "kafka", "t", obj("t", 1, kind="KafkaTopic"), since=0.0)
+    assert c.lookup("KafkaTopic", "kafka", "t")[0] is True
+    c.watched(None, obj("u", 2, kind="KafkaUser"))  # type: ignore[arg-type]  # the watch's first listing
+    c.fetched("KafkaUser", "shop", "u", obj("u", 2, kind="KafkaUser"), since=time.monotonic())
+    assert c.lookup("KafkaUser", "shop", "u")[0] is True

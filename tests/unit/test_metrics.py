@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 import pytest
-from bridgedapp import metrics, waiting
+from bridgedapp import metrics
 from prometheus_client import REGISTRY
 
 
@@ -21,7 +21,6 @@ def passes(trigger: str, outcome: str) -> float:
     ("raised", "outcome"),
     [
         (None, "ok"),
-        (waiting.Waiting("Strimzi installs", delay=5), "waiting"),
         (kopf.TemporaryError("later", delay=5), "retry"),
         (RuntimeError("bug"), "error"),
     ],
