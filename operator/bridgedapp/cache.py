@@ -33,7 +33,7 @@ Obj = dict[str, Any]
 CacheKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped objects
 Scope = tuple[str, str]  # (kind, namespace): what one watch covers of a kind
 
-MAX_AGE = 600.0  # seconds an entry is trusted without a GET (a bound on what a broken watch can hide)
+MAX_AGE = 600.0  # seconds an entry is trusted without news of it (a bound on what a relisting watch can hide)
 MAX_NOTED_EVENTS = 20_000  # event times of objects not recorded are pruned beyond this many ...
 NOTE_EVENTS_FOR = 120.0  # ... to those of the last two minutes (no request takes that long)
 
@@ -100,7 +100,7 @@ class WatchCache:
 
     def __init__(self) -> None:
         self._objects: dict[CacheKey, Obj | None] = {}
-        self._fetched: dict[CacheKey, float] = {}  # when each entry was last read from the API server
+        self._fetched: dict[CacheKey, float] = {}  # when each entry was last read or seen in an event
         self._event_at: dict[CacheKey, float] = {}  # when the latest watch event for each key arrived
         self._watching: set[Scope] = set()  # (kind, namespace) a watch has delivered an event for
         self._lock = threading.Lock()
@@ -114,9 +114,10 @@ class WatchCache:
                 return  # older than what is recorded
         self._objects[key] = slim(body)
 
-    def watched(self, event_type: str, body: Mapping[str, Any]) -> None:
-        """A Kopf watch event of a watched kind: kept for an object already recorded (the cache holds what
-        passes read, not every object of the cluster); for any other, only its time is noted."""
+    def watched(self, event_type: str | None, body: Mapping[str, Any], *, keep: bool = False) -> None:
+        """A Kopf watch event of a watched kind (type None: the watch's first listing). Kept for an object
+        already recorded, or when `keep` (a BridgedApp refers to it: a pass will read it); the cache holds
+        what passes read, not every object of the cluster. For any other object only its time is noted."""
         meta = body.get("metadata") or {}
         key = (str(body.get("kind")), meta.get("namespace") or "", str(meta.get("name")))
         now = time.monotonic()
@@ -125,8 +126,9 @@ class WatchCache:
             self._event_at[key] = now
             if len(self._event_at) > MAX_NOTED_EVENTS:
                 self._event_at = {k: t for k, t in self._event_at.items() if now - t < NOTE_EVENTS_FOR}
-            if key in self._objects:
+            if keep or key in self._objects:
                 self._store(key, None if event_type == "DELETED" else dict(body))
+                self._fetched[key] = now  # the watch vouches for it as a GET would
 
     def fetched(self, kind: str, namespace: str | None, name: str, obj: Obj | None, *, since: float) -> None:
         """The answer to a GET or a write that started at `since` (time.monotonic()): recorded, and the
@@ -156,8 +158,8 @@ class WatchCache:
         """(known, object): known False means never read nor seen (or read too long ago, or of a kind and
         namespace no watch has reported on), so a GET tells.
 
-        Entries expire after `MAX_AGE` seconds from when they were last read from the API server: a watch
-        that broke and relisted reports no deletion that happened meanwhile."""
+        Entries expire `MAX_AGE` seconds after the last GET or event of them: a watch that broke and
+        relisted reports no deletion that happened meanwhile."""
         key = (kind, namespace or "", name)
         with self._lock:
             if key in self._objects and time.monotonic() - self._fetched.get(key, 0.0) < MAX_AGE:

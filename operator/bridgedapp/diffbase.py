@@ -1,29 +1,26 @@
-"""Kopf's "last handled configuration", kept as a digest of the spec instead of a copy of the object.
+"""Kopf keeps no "last handled configuration": the BridgedApp's own status says what was handled.
 
-Kopf stores the essence of the last handled object in an annotation to tell a real change from noise.
-A copy of a large spec outgrows an annotation's 256 KiB (the API server then refuses every patch Kopf makes
-and the object wedges: no status, no deletion), doubles the object in etcd and sits in the operator's
-memory for every app. The operator reacts only to `spec` changes (`on.update(field="spec")`), so a digest
-of the spec says all it needs: changed or not. The annotation stays a few dozen bytes whatever the spec.
+Kopf's change detection stores the essence of each object in an annotation after its handlers ran: one more
+patch per app (issue 10 counted it among a thousand apps' writes), a copy that a large spec outgrows (the
+API server refuses annotations over 256 KiB and the object wedges), and memory per app. The operator does not
+use Kopf's create/update/resume handlers: a BridgedApp event asks for a pass when the spec's generation is
+newer than the status's `observedGeneration` (handlers.py), which every pass writes. Only the deletion
+handler is Kopf's, and it needs no diff-base. With nothing fetched, Kopf sees every event as a creation with
+no handler for it, and stores nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable
 from typing import Any
 
 import kopf
 
 
-def spec_digest(spec: Any) -> str:
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=dict)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+class NoDiffBase(kopf.DiffBaseStorage):
+    """A diff-base storage that remembers nothing and writes nothing."""
 
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
 
-class SpecDigestStorage(kopf.AnnotationsDiffBaseStorage):
-    """Annotations diff-base storage whose essence is `{"spec": {"sha256": ...}}`."""
-
-    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
-        return {"spec": {"sha256": spec_digest(body.get("spec") or {})}}  # type: ignore[typeddict-unknown-key]
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence, **_: Any) -> None:
+        return None

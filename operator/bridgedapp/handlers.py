@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -29,7 +30,7 @@ from bridgedapp import reasons as r
 from bridgedapp.builders.kafka import STRIMZI_GROUP, cluster_ca_cert_name
 from bridgedapp.cache import WatchCache, only_status_changed
 from bridgedapp.conditions import bounded
-from bridgedapp.diffbase import SpecDigestStorage
+from bridgedapp.diffbase import NoDiffBase
 from bridgedapp.index import RefKey, references
 from bridgedapp.kube import NAMESPACE_TERMINATING, Kube, KubeError
 from bridgedapp.reconciler import Reconciler
@@ -39,11 +40,18 @@ from bridgedapp.world import Event
 log = logging.getLogger(__name__)
 
 DELETE_RETRIES = 5
+PASS_WORKERS = 8
 CONSISTENCY_TIMEOUT = 60.0  # seconds; see configure()
 
 
 MAX_EVENT_MESSAGE = 1024  # events.k8s.io caps a note at 1 kB; a person reads one line
-RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)  # after a failed related-change pass; then every minute
+RETRY_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)  # after a failed pass; then every minute
+# A pass waits this long after the change that asked for it, so the changes that come together (Strimzi
+# readying a topic and a user, issuing the user's Secret) share it: fewer passes and status patches.
+COALESCE_SECONDS = 0.5
+# ... and this long after a change of only the Deployment's status, so a quick rollout is one status patch
+# (its end) and a slow one reports its progress every few seconds, not on every pod's step.
+ROLLOUT_COALESCE_SECONDS = 2.0
 
 
 def _post(app: dict[str, Any], events: list[Event]) -> None:
@@ -53,17 +61,19 @@ def _post(app: dict[str, Any], events: list[Event]) -> None:
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Annotations under our own prefix, our finalizer name, our field manager on events."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = SpecDigestStorage(prefix=GROUP, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.reporting_component = FIELD_MANAGER
     # Kopf posts its own log lines at this level or above as Events: its INFO lines ("Handler 'reconcile'
     # succeeded", ...) were most of the operator's writes at scale (issue 10). The operator's own Events
     # (reasons.py) are posted whatever the level; Kopf's warnings and errors still are.
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 8
+    # Passes run in the loop's default executor (`asyncio.to_thread`): this many at once, each mostly waiting
+    # for the API server.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(PASS_WORKERS, "pass"))
     # After its own patch Kopf waits for the patched version to come back through the watch before handling
     # the object again; under load the stream lags more than the default 5 s and Kopf then re-ran the
     # creation handler on the outdated body (a full pass and a patch for 900 of 1,000 apps, issue 10).
@@ -72,7 +82,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     kube = Kube.from_env()
     kube.cache = memo.cache = WatchCache()  # passes read what the watches below delivered (cache.py)
     memo.reconciler = Reconciler(kube, operator_settings)
-    memo.failures = {}  # (namespace, name) -> failed related-change passes in a row
+    memo.failures = {}  # (namespace, name) -> failed passes in a row
+    memo.passes = set()  # the passes asked for and not done (asyncio tasks)
     # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this runs with.
     log.info("bridgedapp operator ready, settings: %s", operator_settings.loggable())
 
@@ -89,22 +100,38 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 
 @kopf.index(GROUP, VERSION, PLURAL)
-def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[RefKey, tuple[str, str]]:
+async def bridgedapp_refs(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[RefKey, tuple[str, str]]:
     """Keys under which related objects find their BridgedApps: (kind, namespace, name) -> (ns, app)."""
     return references(dict(body), memo.settings.strimzi_namespace)
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
-async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, **_: Any) -> None:
-    """The app appeared, its spec changed, or the operator started: one pass, as for a related change.
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def bridgedapp_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every BridgedApp event is recorded (a pass reads its app from memory, its deletion included), and a
+    pass is asked for when the app is new, its spec is newer than the status says was handled, or this
+    process has not run one yet (type None: a watch's first listing, as when the operator starts).
 
-    The handler never fails in Kopf's eyes: a pass that failed or waits runs again by the operator's own
-    timer (`_run_claimed`). Kopf therefore writes nothing for it but its finalizer and the digest of the
-    spec handled; a `kopf.TemporaryError` cost two patches of progress annotations per retry (issue 10)."""
-    memo.cache.watched("MODIFIED", body)  # the pass reads its app from the cache: this version at least
-    await _reconcile_refs(memo, [(body.metadata.namespace, body.metadata.name)], trigger=str(reason))
+    These are Kopf event handlers, not create/update/resume handlers: a pass runs as a task of its own and,
+    when it failed or waits, again by the operator's own timer (`_run_claimed`), so Kopf writes nothing for
+    it: no progress annotations per retry (a `kopf.TemporaryError` cost two patches each), and no copy of the
+    handled spec (diffbase.py). Kopf's only write is the finalizer its deletion handler needs (issue 10)."""
+    memo.cache.watched(type, body, keep=True)
+    meta = body.metadata
+    if type == "DELETED" or meta.get("deletionTimestamp"):
+        return
+    ref = (meta.namespace, meta.name)
+    observed, ran = (body.get("status") or {}).get("observedGeneration"), memo.reconciler.has_run(*ref)
+    if observed is None and not ran:
+        trigger = "create"  # at once: nothing else can come with a new app's first pass
+    elif observed is not None and observed != meta.get("generation"):
+        trigger = "update"
+    elif type is None and not ran:
+        trigger = "resume"  # a relisting watch of a running process finds its passes done: nothing to do
+    else:
+        # Our own status patch, Kopf's finalizer, a label; or no status yet after a pass ran (it failed or is
+        # held back, and runs again by itself): nothing a pass decides on changed.
+        return
+    _request_passes(memo, [ref], trigger=trigger, after=0.0 if trigger == "create" else COALESCE_SECONDS)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)
@@ -127,44 +154,54 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
 # ---- related objects: each change re-reconciles the BridgedApps that use it ------------------------------
 
 
-async def _reconcile_refs(
-    memo: kopf.Memo, refs: Any, *, rolled: dict[str, Any] | None = None, trigger: str = "related"
+def _request_passes(
+    memo: kopf.Memo,
+    refs: Any,
+    *,
+    full: bool = True,
+    trigger: str = "related",
+    after: float = COALESCE_SECONDS,
 ) -> None:
-    """Claim a pass for each app at once (as the event arrives), then run the claimed ones in a thread.
-    `rolled`: only this Deployment's status changed, so only its availability is looked at."""
-    claimed = [ref for ref in sorted(set(refs)) if memo.reconciler.claim(*ref)]
-    for namespace, name in claimed:
-        again = await asyncio.to_thread(_run_claimed, memo, namespace, name, rolled, reason=trigger)
-        if again is not None:
-            asyncio.get_running_loop().create_task(_run_later(memo, namespace, name, again))
+    """Claim a pass for each app as the change arrives; each claimed pass runs as a task of its own after
+    `after` seconds, in a worker thread, so one app's pass never waits for another's. `full=False`: only the
+    app Deployment's status changed (`Reconciler.reconcile_claimed`)."""
+    for namespace, name in sorted(set(refs)):
+        if memo.reconciler.claim(namespace, name, full=full):
+            task = asyncio.get_running_loop().create_task(_pass(memo, namespace, name, trigger, after))
+            memo.passes.add(task)  # held until done: the loop keeps only weak references to tasks
+            task.add_done_callback(memo.passes.discard)
 
 
-async def _run_later(memo: kopf.Memo, namespace: str, name: str, delay: float) -> None:
-    """No new event may come to run a pass again (after a failure: the API server down, a 5xx; or while it
-    waits: for the Strimzi install), so it runs again by itself."""
-    await asyncio.sleep(delay)
-    await _reconcile_refs(memo, [(namespace, name)])
+async def _pass(memo: kopf.Memo, namespace: str, name: str, trigger: str, after: float) -> None:
+    await asyncio.sleep(after)
+    again = await asyncio.to_thread(_run_claimed, memo, namespace, name, reason=trigger)
+    if again is not None:  # no new event may come to run it again (a failure; a wait for the install)
+        _request_passes(memo, [(namespace, name)], after=again)
 
 
 @metrics.observed()
-def _run_claimed(
-    memo: kopf.Memo, namespace: str, name: str, rolled: dict[str, Any] | None = None, *, reason: str
-) -> float | None:
+def _run_claimed(memo: kopf.Memo, namespace: str, name: str, *, reason: str) -> float | None:
     """The claimed pass; the seconds after which it must run again, or None when it is done. A failure backs
     off (one Warning per streak); a pass that waits for something looks again when it asked to. `reason`
     (create, update, resume, related) labels the pass in the metrics."""
     try:
-        outcome = (
-            memo.reconciler.reconcile_claimed(namespace, name)
-            if rolled is None
-            else memo.reconciler.availability_claimed(namespace, name, rolled)
-        )
-    except KubeError as err:
-        if err.reason == NAMESPACE_TERMINATING:
+        outcome = memo.reconciler.reconcile_claimed(namespace, name)
+    except (
+        Exception
+    ) as err:  # a KubeError; anything else is a bug, which must not end the app's passes either
+        if isinstance(err, KubeError) and err.reason == NAMESPACE_TERMINATING:
             return None  # the app goes with its namespace: nothing left to retry
         metrics.mark("error")
         failures = memo.failures[(namespace, name)] = memo.failures.get((namespace, name), 0) + 1
-        log.warning("reconcile of %s/%s (%s) failed (%d): %s", namespace, name, reason, failures, err)
+        log.warning(
+            "reconcile of %s/%s (%s) failed (%d): %s",
+            namespace,
+            name,
+            reason,
+            failures,
+            err,
+            exc_info=not isinstance(err, KubeError),
+        )
         if failures == 1:
             ref = {
                 "apiVersion": f"{GROUP}/{VERSION}",
@@ -180,7 +217,7 @@ def _run_claimed(
         _post(outcome.app, outcome.events)
     retry = outcome.retry
     if retry is None:
-        return None
+        return outcome.again  # a status held back for a moment, or None: done
     # A wait (the Strimzi install in progress) is news; any other retry (the install failed) is a warning.
     metrics.mark("waiting" if retry.is_wait else "retry")
     log.log(
@@ -191,31 +228,29 @@ def _run_claimed(
         retry.reason,
         retry.after,
     )
-    return retry.after
+    return min(retry.after, outcome.again or retry.after)
 
 
 async def _related(
     kind: str, type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo
 ) -> None:
-    """A watched object changed: record it (the cache keeps only objects a pass has read), then run a pass
-    for each BridgedApp that refers to it."""
+    """A watched object changed: record it when some BridgedApp refers to it (what passes read, and only
+    that, is in memory), then ask for a pass of each of those apps."""
     meta = body.get("metadata") or {}
-    before = memo.cache.lookup(kind, meta.get("namespace"), meta.get("name", ""))[1]
-    memo.cache.watched(type, body)
     key = (
         RefKey.namespace_key(meta.get("name", ""))
         if kind == "Namespace"
         else RefKey(kind, meta.get("namespace", ""), meta.get("name", ""))
     )
-    if key in bridgedapp_refs:
-        status_only = kind == "Deployment" and type != "DELETED" and only_status_changed(before, dict(body))
-        await _reconcile_refs(memo, bridgedapp_refs[key], rolled=dict(body) if status_only else None)
-
-
-@kopf.on.event(GROUP, VERSION, PLURAL)
-def bridgedapp_seen(type: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """Every BridgedApp event is recorded: a pass reads its app from the cache (its deletion included)."""
-    memo.cache.watched(type, body)
+    refs = list(bridgedapp_refs[key]) if key in bridgedapp_refs else []
+    before = memo.cache.lookup(kind, meta.get("namespace"), meta.get("name", ""))[1]
+    memo.cache.watched(type, body, keep=bool(refs))
+    if not refs:
+        return
+    if kind == "Deployment" and type != "DELETED" and only_status_changed(before, dict(body)):
+        _request_passes(memo, refs, full=False, after=ROLLOUT_COALESCE_SECONDS)
+    else:
+        _request_passes(memo, refs)
 
 
 @kopf.on.event("apps", "v1", "deployments")
@@ -233,7 +268,7 @@ async def installed_deployment_changed(
     """The Strimzi operator bridgedapp installed was deleted: every app's pass finds it gone, and the first
     installs it again (one install, however many passes ask). Nothing else would look until some app changed."""
     if type == "DELETED":
-        await _reconcile_refs(memo, {ref for key in bridgedapp_refs for ref in bridgedapp_refs[key]})
+        _request_passes(memo, {ref for key in bridgedapp_refs for ref in bridgedapp_refs[key]})
 
 
 @kopf.on.event(STRIMZI_GROUP, "kafkas")
@@ -278,17 +313,17 @@ async def strimzi_secret_changed(
     **_: Any,
 ) -> None:
     """Strimzi issued or rotated a certificate: re-mirror it (the config hash then rolls the pods)."""
-    memo.cache.watched(type, body)
     if labels.get("strimzi.io/kind") == "KafkaUser":
-        refs = bridgedapp_refs.get(RefKey("KafkaUser", namespace, name), [])
+        refs = list(bridgedapp_refs.get(RefKey("KafkaUser", namespace, name), []))
     else:
         cluster = labels.get("strimzi.io/cluster", "")
         refs = (
-            bridgedapp_refs.get(RefKey("Kafka", namespace, cluster), [])
+            list(bridgedapp_refs.get(RefKey("Kafka", namespace, cluster), []))
             if name == cluster_ca_cert_name(cluster)
             else []
         )
-    await _reconcile_refs(memo, refs)
+    memo.cache.watched(type, body, keep=bool(refs))
+    _request_passes(memo, refs)
 
 
 @kopf.on.event("", "v1", "secrets", labels=MANAGED_BY_LABELS)
@@ -297,9 +332,11 @@ async def owned_object_changed(
     type: str, body: kopf.Body, bridgedapp_refs: kopf.Index, memo: kopf.Memo, **_: Any
 ) -> None:
     """Someone edited or deleted the mirrored Secret or the bridge ConfigMap: put it back."""
-    memo.cache.watched(type, body)
-    for ref in body.metadata.get("ownerReferences", []):
-        if ref.get("kind") == "BridgedApp":
-            await _reconcile_refs(
-                memo, bridgedapp_refs.get(RefKey("Owned", body.metadata.namespace, ref["name"]), [])
-            )
+    refs = [
+        app
+        for ref in body.metadata.get("ownerReferences", [])
+        if ref.get("kind") == "BridgedApp"
+        for app in bridgedapp_refs.get(RefKey("Owned", body.metadata.namespace, ref["name"]), [])
+    ]
+    memo.cache.watched(type, body, keep=bool(refs))
+    _request_passes(memo, refs)

@@ -97,3 +97,5 @@ CLEANUP_INCOMPLETE = "CleanupIncomplete"
 IN_PROGRESS = frozenset(
     {INSTALLING, WAITING_FOR_STRIMZI, ROLLOUT_PENDING, ROLLING_OUT, PENDING_WHILE_PAUSED, DELETING}
 )
+#: The progress worth an event when it begins: slow, cluster-wide, and otherwise silent for minutes.
+ANNOUNCED_PROGRESS = frozenset({INSTALLING})

@@ -70,6 +70,24 @@ def invalid_spec_status(app: Mapping[str, Any], problem: str, *, now: str | None
     )
 
 
+def news(before: Mapping[str, Any] | None, cond: Mapping[str, Any]) -> bool:
+    """Is this condition's change worth an event? A component becoming ready (not one ready when first
+    reported, as a shared Kafka is), ceasing to be ready, or failing in a new way; and the start of something slow that resolves by itself (`r.ANNOUNCED_PROGRESS`: the
+    Strimzi install). Not a first report that something is under way (a topic Strimzi has not reconciled
+    yet), nor one step of progress to the next (RolloutPending -> RollingOut): a thousand apps would post
+    them by the thousand, and the status says them already."""
+    was = (before or {}).get("status")
+    if cond["status"] == "True":
+        return was is not None and was != "True"  # first reported ready (a shared Kafka): nothing changed
+    if cond["status"] != "False":
+        return False
+    if cond["reason"] in r.IN_PROGRESS:
+        return was == "True" or (
+            cond["reason"] in r.ANNOUNCED_PROGRESS and (before or {}).get("reason") != cond["reason"]
+        )
+    return True  # a problem: a transition() is a new status or a new reason
+
+
 def announcements(current: Mapping[str, Any], status: Mapping[str, Any], *, paused: bool) -> list[Event]:
     """Events for what changed between the stored status and the new one."""
     events: list[Event] = []
@@ -90,15 +108,26 @@ def announcements(current: Mapping[str, Any], status: Mapping[str, Any], *, paus
             cond["type"] == c.READY and cond["status"] != "True"
         ):
             continue
-        if cond["status"] not in ("True", "False"):
-            continue
-        # A component becoming ready, not ready, or failing in a new way; one step of progress to the next
-        # (RolloutPending -> RollingOut) is no news.
-        flipped = (before.get(cond["type"]) or {}).get("status") != cond["status"]
-        if flipped or (cond["status"] == "False" and cond["reason"] not in r.IN_PROGRESS):
+        if news(before.get(cond["type"]), cond):
             kind = c.event_type(cond["status"], cond["reason"])
             events.append(Event(kind, cond["reason"], f"{cond['type']}: {cond['message']}"))
     return events
+
+
+def progress_only(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """Does `status` only report progress over `current`: the same generation, still not Ready, and every
+    changed condition either a component turning ready or a step of something under way? Such a change may
+    wait a moment to share a patch with the next; the first status, a problem, a stall and Ready never wait."""
+    if not current.get("conditions") or current.get("observedGeneration") != status.get("observedGeneration"):
+        return False
+    for cond in c.transitions(dict(current), dict(status)):
+        if cond["type"] in (c.READY, c.STALLED) and cond["status"] == "True":
+            return False
+        if cond["type"] == c.STALLED or cond["type"] in (c.READY, c.RECONCILING):
+            continue
+        if cond["status"] == "False" and cond["reason"] not in r.IN_PROGRESS:
+            return False
+    return True
 
 
 def availability(app: Mapping[str, Any], deployment: Mapping[str, Any]) -> dict[str, Any] | None:

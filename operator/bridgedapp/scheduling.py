@@ -17,7 +17,7 @@ class PassScheduler:
     def __init__(self) -> None:
         self._locks: dict[AppRef, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._queued: set[AppRef] = set()  # apps with a claimed pass that has not started
+        self._queued: dict[AppRef, bool] = {}  # apps with a claimed pass not started -> whether it is full
 
     @contextmanager
     def locked(self, ref: AppRef) -> Iterator[None]:
@@ -27,29 +27,37 @@ class PassScheduler:
         with lock:
             yield
 
-    def claim(self, ref: AppRef) -> bool:
-        """Ask for a pass because a related object changed; False when one is already queued.
+    def claim(self, ref: AppRef, *, full: bool = True) -> bool:
+        """Ask for a pass because something changed; False when one is already queued.
 
         A queued pass has not read anything yet, so it will see this change too. Claims are taken as events
         arrive, before a worker thread is free: a restart's first listings of each watch otherwise ran one
-        full pass per related object, about 8 per app.
+        full pass per related object, about 8 per app. `full=False`: only the app Deployment's status
+        changed, so the pass may look at its availability alone; any full claim makes the queued pass full.
         """
         with self._guard:
             if ref in self._queued:
+                self._queued[ref] = self._queued[ref] or full
                 return False
-            self._queued.add(ref)
+            self._queued[ref] = full
             return True
 
-    def started(self, ref: AppRef) -> None:
-        """The claimed pass begins reading: from here on, a change needs a pass of its own."""
+    def started(self, ref: AppRef) -> bool:
+        """The claimed pass begins reading: from here on, a change needs a pass of its own. True when the
+        pass must be full (a claim asked for more than the Deployment's availability)."""
         with self._guard:
-            self._queued.discard(ref)
+            return self._queued.pop(ref, True)
 
     def forget(self, ref: AppRef) -> None:
         """The app is gone: drop its lock (a pass still holding it finishes; a later one finds no app)."""
         with self._guard:
             self._locks.pop(ref, None)
-            self._queued.discard(ref)
+            self._queued.pop(ref, None)
+
+    def known(self, ref: AppRef) -> bool:
+        """A pass of this app has run (or runs) in this process, and the app was not deleted since."""
+        with self._guard:
+            return ref in self._locks
 
     @property
     def queued(self) -> int:

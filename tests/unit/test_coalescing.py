@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from bridgedapp.reconciler import Outcome, Reconciler
+from bridgedapp.scheduling import PassScheduler
 from bridgedapp.settings import Settings
 
 
@@ -44,18 +45,16 @@ class GatedReconciler(Reconciler):
 
 class Calls:
     """Concurrent changes of one app's related objects, each handled as the operator does: claim on arrival,
-    then run the claimed pass in a thread; or, with `own=True`, the app's own handler (no claim)."""
+    then run the claimed pass in a thread."""
 
-    def __init__(self, reconciler: Reconciler, count: int, *, own: bool = False) -> None:
+    def __init__(self, reconciler: Reconciler, count: int) -> None:
         self.results: list[Outcome | None] = [None] * count
-        self.threads = [threading.Thread(target=self._call, args=(reconciler, i, own)) for i in range(count)]
+        self.threads = [threading.Thread(target=self._call, args=(reconciler, i)) for i in range(count)]
         for t in self.threads:
             t.start()
 
-    def _call(self, reconciler: Reconciler, i: int, own: bool) -> None:
-        if own:
-            self.results[i] = reconciler.reconcile_ref("shop", "orders")
-        elif reconciler.claim("shop", "orders"):
+    def _call(self, reconciler: Reconciler, i: int) -> None:
+        if reconciler.claim("shop", "orders"):
             self.results[i] = reconciler.reconcile_claimed("shop", "orders")
 
     def finished(self) -> int:
@@ -97,19 +96,19 @@ def test_changes_one_after_another_each_get_a_pass() -> None:
     assert r.passes == 3
 
 
-def test_the_apps_own_handler_never_coalesces() -> None:
-    """Kopf's create/update/resume handler needs its pass's outcome (retries), so it always runs one."""
-    r = GatedReconciler()
-    running = Calls(r, 1)
-    assert r.running.wait(5)
-    waiting = Calls(r, 1)
-    wait_for(lambda: r.scheduler.queued == 1)
-    own = Calls(r, 2, own=True)
-    r.gate.set()
-    running.join()
-    waiting.join()
-    assert all(o is not None for o in own.join())
-    assert r.passes == 4
+def test_a_full_change_makes_a_queued_availability_only_pass_full() -> None:
+    """A Deployment status change asks only for its availability; another change joining the queued pass
+    (the sidecar removed, a topic changed) must get the full pass, whichever came first."""
+    s = PassScheduler()
+    assert s.claim(("shop", "orders"), full=False)
+    assert not s.claim(("shop", "orders"), full=True)
+    assert s.started(("shop", "orders")) is True
+    assert s.claim(("shop", "orders"), full=True)
+    assert not s.claim(("shop", "orders"), full=False)
+    assert s.started(("shop", "orders")) is True
+    assert s.claim(("shop", "orders"), full=False)
+    assert not s.claim(("shop", "orders"), full=False)
+    assert s.started(("shop", "orders")) is False
 
 
 def test_a_claim_taken_before_any_worker_is_free_absorbs_later_changes() -> None:

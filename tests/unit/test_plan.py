@@ -349,10 +349,19 @@ def test_events_announce_a_component_becoming_ready_or_failing_not_each_step_of_
     rolling = _status(AppAvailable=("False", r.ROLLING_OUT))
     available = _status(AppAvailable=("True", r.AVAILABLE))
     broken = _status(AppAvailable=("False", r.PODS_NOT_AVAILABLE))
-    assert reasons({}, pending) == [r.ROLLOUT_PENDING]  # first news of the component
+    assert (
+        reasons({}, pending) == []
+    )  # something under way: the status says so, a thousand apps need no event
     assert reasons(pending, rolling) == []  # one step of progress to the next
     assert reasons(rolling, available) == [r.AVAILABLE]
+    assert reasons({}, available) == []  # ready when first reported (a shared Kafka): nothing changed
+    assert reasons(available, rolling) == [r.ROLLING_OUT]  # ready no longer (a new template rolls out)
     assert reasons(available, broken) == [r.PODS_NOT_AVAILABLE]
+    assert reasons({}, broken) == [r.PODS_NOT_AVAILABLE]  # a problem from the first report on
+    installing = _status(StrimziReady=("False", r.INSTALLING))
+    assert reasons({}, installing) == [r.INSTALLING]  # the slow, silent start of an install is news
+    assert [e.type for e in report.announcements({}, installing, paused=False)] == ["Normal"]
+    assert reasons(installing, installing) == []
     assert reasons(broken, _status(AppAvailable=("False", r.CONFLICT))) == [r.CONFLICT]  # a new problem
     assert [e.type for e in report.announcements(available, broken, paused=False)] == ["Warning"]
 
@@ -395,3 +404,50 @@ def test_only_a_status_change_skips_the_full_pass() -> None:
     relabelled = copy.deepcopy(before)
     relabelled["metadata"]["labels"]["team"] = "b"
     assert not only_status_changed(before, relabelled) and not only_status_changed(None, before)
+
+
+def test_a_status_that_only_reports_progress_may_wait_to_share_a_patch() -> None:
+    waiting = ("False", r.WAITING_FOR_STRIMZI)
+    first = _status(Ready=waiting, TopicsReady=waiting, UserReady=waiting)
+    step = _status(Ready=waiting, TopicsReady=waiting, UserReady=("True", r.USER_READY))
+    rolling = _status(Ready=waiting, TopicsReady=waiting, UserReady=("True", "UserReady is ready, really"))
+    assert not report.progress_only({}, first)  # the first status says the app was seen: never held back
+    assert report.progress_only(first, step)  # a component turning ready
+    assert report.progress_only(step, rolling)  # a message of something under way
+    done = _status(Ready=("True", r.ALL_READY), TopicsReady=("True", r.TOPICS_READY), UserReady=("True", "x"))
+    assert not report.progress_only(step, done)  # Ready is written at once
+    refused = _status(Ready=waiting, TopicsReady=waiting, UserReady=("False", r.ACCESS_NOT_ALLOWED))
+    assert not report.progress_only(first, refused)  # so is a problem
+    stalled = _status(Ready=waiting, Stalled=("True", r.STALLED), TopicsReady=waiting, UserReady=waiting)
+    assert not report.progress_only(first, stalled)
+    assert not report.progress_only(first, {**step, "observedGeneration": 2})  # a new spec's first status
+
+
+def test_progress_within_the_interval_waits_for_the_next_pass_and_problems_do_not() -> None:
+    """Reconciler._store: the held-back status is written by the pass that runs when it is due."""
+    from bridgedapp.reconciler import STATUS_INTERVAL, Reconciler
+    from bridgedapp.settings import Settings
+
+    class Patches:
+        def __init__(self) -> None:
+            self.bodies: list[dict[str, Any]] = []
+
+        def patch_status(self, *_: Any) -> dict[str, Any]:
+            self.bodies.append(_[-1])
+            return {}
+
+    kube = Patches()
+    reconciler = Reconciler(kube, Settings(), ensurer=object())  # type: ignore[arg-type]
+    waiting = ("False", r.WAITING_FOR_STRIMZI)
+    app = {"metadata": {"namespace": "shop", "name": "orders"}}
+    first = _status(Ready=waiting, UserReady=waiting)
+    assert reconciler._store(app, first, []).status == first
+    app["status"] = first
+    step = _status(Ready=waiting, UserReady=("True", r.USER_READY))
+    held = reconciler._store(app, step, [])
+    assert held.status is None and held.again is not None and 0 < held.again <= STATUS_INTERVAL
+    assert held.events == []  # its events come with the patch that writes it
+    refused = _status(Ready=waiting, UserReady=("False", r.ACCESS_NOT_ALLOWED))
+    written = reconciler._store(app, refused, [])
+    assert written.status == refused and [e.reason for e in written.events] == [r.ACCESS_NOT_ALLOWED]
+    assert len(kube.bodies) == 2
