@@ -84,6 +84,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo.reconciler = Reconciler(kube, operator_settings)
     memo.failures = {}  # (namespace, name) -> failed passes in a row
     memo.passes = set()  # the passes asked for and not done (asyncio tasks)
+    memo.triggers = {}  # (namespace, name) -> what asked for its queued pass: create, update, resume, related
     # Every effective setting, so a person (and tests/integration/test_settings.py) sees what this runs with.
     log.info("bridgedapp operator ready, settings: %s", operator_settings.loggable())
 
@@ -165,15 +166,20 @@ def _request_passes(
     """Claim a pass for each app as the change arrives; each claimed pass runs as a task of its own after
     `after` seconds, in a worker thread, so one app's pass never waits for another's. `full=False`: only the
     app Deployment's status changed (`Reconciler.reconcile_claimed`)."""
-    for namespace, name in sorted(set(refs)):
-        if memo.reconciler.claim(namespace, name, full=full):
-            task = asyncio.get_running_loop().create_task(_pass(memo, namespace, name, trigger, after))
+    for ref in sorted(set(refs)):
+        if memo.reconciler.claim(*ref, full=full):
+            memo.triggers[ref] = trigger
+            task = asyncio.get_running_loop().create_task(_pass(memo, ref, after))
             memo.passes.add(task)  # held until done: the loop keeps only weak references to tasks
             task.add_done_callback(memo.passes.discard)
+        elif trigger != "related":
+            memo.triggers[ref] = trigger  # the queued pass is counted as the app's own (metrics)
 
 
-async def _pass(memo: kopf.Memo, namespace: str, name: str, trigger: str, after: float) -> None:
+async def _pass(memo: kopf.Memo, ref: tuple[str, str], after: float) -> None:
     await asyncio.sleep(after)
+    namespace, name = ref
+    trigger = memo.triggers.pop(ref, "related")
     again = await asyncio.to_thread(_run_claimed, memo, namespace, name, reason=trigger)
     if again is not None:  # no new event may come to run it again (a failure; a wait for the install)
         _request_passes(memo, [(namespace, name)], after=again)
