@@ -6,10 +6,13 @@ be had, Strimzi's Secrets only once the KafkaUser is ready, the app Namespace's 
 request goes beyond the namespace's own topics and groups, other BridgedApps only for the two decisions
 that name them. Strimzi itself comes from `StrimziEnsurer`, which also installs it when it is absent.
 
-In the running operator these reads are memory (`cache.py`: what the watches delivered). What still asks
-the API server, and why: the KafkaNodePool (no watch: only the Kafka's creator reads it, when it applies the
-pool); the list of BridgedApps for the two decisions above (rare: a recreated Kafka, an explicit consumer
-group); the server version (once per process); and any object read for the first time.
+In the running operator these reads are memory (`cache.py`: what the watches delivered, kept for every
+object a BridgedApp refers to). What still asks the API server, and why: an object no watch has reported yet
+(the topic, user, ConfigMap and Secret a new app's first passes look for before creating them: only a GET
+tells absent from not yet listed; an object referenced only since a spec change); any object of a kind and
+namespace whose watch has not delivered an event in this process; the KafkaNodePool (no watch: only the
+Kafka's creator reads it, when it applies the pool); the list of BridgedApps for the two decisions above
+(rare: a recreated Kafka, an explicit consumer group); the server version (once per process).
 """
 
 from __future__ import annotations

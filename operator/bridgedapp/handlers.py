@@ -1,9 +1,10 @@
 """Kopf handlers: decide *when* to reconcile, then delegate to `Reconciler` and post its events.
 
-Triggers: the BridgedApp itself (create / update of spec / resume / delete), and every change of an
-object a BridgedApp depends on: its Deployment (drift repair), its Kafka, KafkaUser, topics, Strimzi's
-Secrets and the operator's own mirrored Secret and ConfigMap. Related objects find their BridgedApps
-through an in-memory Kopf index, so status follows Strimzi without polling.
+Triggers: the BridgedApp itself (new, a newer spec, the operator's start; its deletion is Kopf's one state
+handler), and every change of an object a BridgedApp depends on: its Deployment (drift repair), its Kafka,
+KafkaUser, topics, Strimzi's Secrets and the operator's own mirrored Secret and ConfigMap. Related objects
+find their BridgedApps through an in-memory Kopf index, so status follows Strimzi without polling. Every
+trigger only claims a pass (`_request_passes`); passes run as tasks of their own, in worker threads.
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # Passes run in the loop's default executor (`asyncio.to_thread`): this many at once, each mostly waiting
     # for the API server.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(PASS_WORKERS, "pass"))
-    # After its own patch Kopf waits for the patched version to come back through the watch before handling
-    # the object again; under load the stream lags more than the default 5 s and Kopf then re-ran the
-    # creation handler on the outdated body (a full pass and a patch for 900 of 1,000 apps, issue 10).
+    # After its own patch (the finalizer) Kopf waits for the patched version to come back through the watch
+    # before handling the object's state again; under load the stream lags more than the default 5 s, and
+    # Kopf then re-ran the creation handler of the time on the outdated body (for 900 of 1,000 apps, issue 10).
     settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
     operator_settings: Settings = memo.settings  # put there by `bridgedapp run`, the one entry path
     kube = Kube.from_env()
