@@ -19,7 +19,6 @@ passes ran (the operator's `bridgedapp_passes_total` metric).
 from __future__ import annotations
 
 import collections
-import re
 import subprocess
 import time
 from typing import Any
@@ -52,7 +51,6 @@ QUIET_SECONDS = 2.0
 SETTLE_SECONDS = 2.0
 SAMPLES = 5
 SAMPLE_INTERVAL = 0.25
-HANDLER_LINE = re.compile(r"Handler '(\w+)' succeeded|(\w+) is processed")
 
 
 def _reconciled(app: dict[str, Any]) -> bool:
@@ -139,15 +137,6 @@ def _requests(events: list[dict[str, Any]], apps: int, passes: float) -> dict[st
     }
 
 
-def _handler_runs(env: Env, log_name: str) -> dict[str, int]:
-    """How often each Kopf handler ran, and how many creations/resumes Kopf processed, from the log."""
-    text = (env.logs / f"{log_name}.log").read_text(errors="replace")
-    runs = collections.Counter(
-        m.group(1) or f"{m.group(2)} is processed" for m in HANDLER_LINE.finditer(text)
-    )
-    return dict(sorted(runs.items()))
-
-
 def _events_per_app(env: Env, apps: int) -> dict[str, float]:
     """Kubernetes Events the operator posted on the apps, per app, by reason (counting repeats)."""
     reasons: collections.Counter[str] = collections.Counter()
@@ -223,7 +212,6 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
             created = level
             samples, peak = _sample(env, proc, log_name)
             rows.append(_row(level, samples, peak, reconcile_seconds=seconds))
-    handlers_creating = _handler_runs(env, log_name)
     posted = _events_per_app(env, created)
 
     say(f"memory: a fresh operator process on the same {created} apps")
@@ -255,8 +243,6 @@ def run(env: Env, quick: bool) -> dict[str, Any]:
         "baseline_mib": base,
         "requests_creating": creation,
         "requests_restart": restart_requests,
-        "handler_runs_creating": handlers_creating,
-        "handler_runs_restart": _handler_runs(env, restart_log),
         "events_per_app": posted,
         "settle_seconds": SETTLE_SECONDS,
         "passes_from": "its `bridgedapp_passes_total` metric",

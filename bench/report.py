@@ -208,7 +208,7 @@ def _reading(b: dict[str, Any]) -> list[str]:
             f"Creating an app cost {fmt(c['passes_per_app'], 1)} full passes and {fmt(c['requests_per_app'], 0)} "
             f"requests ({fmt(c['writes_per_app'], 0)} writes) per app, and a restart re-ran "
             f"{fmt(r['passes_per_app'], 1)} passes ({fmt(r['requests_per_app'], 0)} reads) per already-reconciled "
-            "app: Kopf's resume handler runs one, and the changes each watch's first listing reports share claimed "
+            "app: the first listing of BridgedApps asks for one, and the changes each watch's first listing reports share claimed "
             "passes (a change that finds a pass for its app not yet started rides on it; before, each ran its own: "
             "about 8 per app)."
         )
@@ -325,11 +325,7 @@ def markdown(data: dict[str, Any]) -> str:
                 ]
             ],
             "",
-            "Kopf handler runs (from the operator's log) while creating the apps: "
-            + ", ".join(f"{k} {v}" for k, v in m["handler_runs_creating"].items())
-            + "; in the fresh process on the same apps: "
-            + ", ".join(f"{k} {v}" for k, v in m["handler_runs_restart"].items())
-            + ". Events posted per app, by reason: "
+            "Events posted per app, by reason: "
             + ", ".join(f"{k} {fmt(v, 2)}" for k, v in m["events_per_app"].items())
             + ".",
             "",

@@ -17,7 +17,12 @@ import kopf
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
-    """A diff-base storage that remembers nothing and writes nothing."""
+    """A diff-base storage that remembers nothing and writes nothing. Nor does it build an essence: Kopf's
+    own deep-copies each BridgedApp on every event (4.5% of the operator's time at 1,000 apps), to compare
+    it with the nothing that `fetch` returns."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return {}
 
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         return None

@@ -124,7 +124,7 @@ def _remember_memo(memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-def _app_seen(type: str | None, namespace: str, name: str, status: kopf.Status, **_: Any) -> None:
+async def app_seen(type: str | None, namespace: str, name: str, status: kopf.Status, **_: Any) -> None:
     """Every BridgedApp event updates the app gauges; a deleted app leaves them."""
     with STATE.lock:
         if type == "DELETED":

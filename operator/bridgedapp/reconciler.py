@@ -32,7 +32,7 @@ from bridgedapp.world import Event, Retry
 
 log = logging.getLogger(__name__)
 
-STATUS_INTERVAL = 5.0  # seconds between two status patches of one app that only report progress
+STATUS_INTERVAL = 30.0  # seconds between two status patches of one app that only report progress
 
 
 @dataclass
@@ -125,7 +125,10 @@ class Reconciler:
         applied = apply_plan(self.kube, decided)
         status = report.conclude(app, decided, applied.failures)
         events = [*decided.events, *applied.events]
-        outcome = self._store(app, status, events, paused=spec.paused, wrote=bool(decided.writes))
+        announced = frozenset(w.condition for w in decided.writes if w.announce is not None)
+        outcome = self._store(
+            app, status, events, paused=spec.paused, wrote=bool(decided.writes), announced=announced
+        )
         outcome.retry = decided.retry
         return outcome
 
@@ -137,12 +140,14 @@ class Reconciler:
         *,
         paused: bool = False,
         wrote: bool = False,
+        announced: frozenset[str] = frozenset(),
     ) -> Outcome:
         """Write the status when it changed (one patch; absent keys are dropped explicitly), with the events
-        its transitions announce. A change that only reports progress others made (`report.progress_only`:
-        Strimzi readying a topic, pods starting; `wrote` False: this pass wrote nothing it must report)
-        within `STATUS_INTERVAL` of this app's last patch is held back, and a pass runs again when it is
-        due: the last steps of an app's start (topics ready, the rollout) then share one patch."""
+        its transitions announce. A change that only reports progress others made after the injection
+        (`report.progress_only`: pods rolling out, a topic Strimzi readied late; `wrote` False: this pass
+        wrote nothing it must report) within `STATUS_INTERVAL` of this app's last patch is held back, and a
+        pass runs again when it is due: a rollout is then one patch, its end (Ready is never held back), or
+        one patch per `STATUS_INTERVAL` while it lasts; a thousand rollouts made five patches per app."""
         current = app.get("status") or {}
         if status == current:
             return Outcome(None, events, app)
@@ -159,7 +164,8 @@ class Reconciler:
         self._patched[ref] = time.monotonic()
         changed = [f"{x['type']}={x['status']} ({x['reason']})" for x in transitions(current, status)]
         log.info("%s/%s status: %s", meta["namespace"], meta["name"], ", ".join(changed) or "messages only")
-        return Outcome(status, [*events, *report.announcements(current, status, paused=paused)], app)
+        news = report.announcements(current, status, paused=paused, announced=announced)
+        return Outcome(status, [*events, *news], app)
 
 
 __all__ = ["APP_API", "PLURAL", "Event", "Outcome", "Reconciler", "references"]

@@ -72,10 +72,11 @@ def invalid_spec_status(app: Mapping[str, Any], problem: str, *, now: str | None
 
 def news(before: Mapping[str, Any] | None, cond: Mapping[str, Any]) -> bool:
     """Is this condition's change worth an event? A component becoming ready (not one ready when first
-    reported, as a shared Kafka is), ceasing to be ready, or failing in a new way; and the start of something slow that resolves by itself (`r.ANNOUNCED_PROGRESS`: the
-    Strimzi install). Not a first report that something is under way (a topic Strimzi has not reconciled
-    yet), nor one step of progress to the next (RolloutPending -> RollingOut): a thousand apps would post
-    them by the thousand, and the status says them already."""
+    reported, as a shared Kafka is), ceasing to be ready, or failing in a new way; and the start of
+    something slow that resolves by itself (`r.ANNOUNCED_PROGRESS`: the Strimzi install). Not a first report
+    that something is under way (a topic Strimzi has not reconciled yet), nor one step of progress to the
+    next (RolloutPending -> RollingOut): a thousand apps would post them by the thousand, and the status
+    says them already."""
     was = (before or {}).get("status")
     if cond["status"] == "True":
         return was is not None and was != "True"  # first reported ready (a shared Kafka): nothing changed
@@ -88,8 +89,17 @@ def news(before: Mapping[str, Any] | None, cond: Mapping[str, Any]) -> bool:
     return True  # a problem: a transition() is a new status or a new reason
 
 
-def announcements(current: Mapping[str, Any], status: Mapping[str, Any], *, paused: bool) -> list[Event]:
-    """Events for what changed between the stored status and the new one."""
+def announcements(
+    current: Mapping[str, Any],
+    status: Mapping[str, Any],
+    *,
+    paused: bool,
+    announced: frozenset[str] = frozenset(),
+) -> list[Event]:
+    """Events for what changed between the stored status and the new one (`news`). Components that became
+    ready in the pass that made the app Ready are named in its one event, as Kubernetes would aggregate
+    them; a component becoming ready by a write this pass announced already (`announced`: the condition
+    types of those writes, e.g. "Applied the kafka-bridge sidecar to ...") is not announced twice."""
     events: list[Event] = []
     was_paused = current.get("phase") == c.PHASE_PAUSED
     if paused and not was_paused:
@@ -99,6 +109,8 @@ def announcements(current: Mapping[str, Any], status: Mapping[str, Any], *, paus
             Event("Normal", r.RESUMED, "spec.paused is false: the operator applies the spec again.")
         )
     before = {x.get("type"): x for x in current.get("conditions") or []}
+    became_ready: list[dict[str, Any]] = []
+    ready: dict[str, Any] | None = None
     for cond in [] if paused else c.transitions(dict(current), dict(status)):
         if cond["type"] == c.STALLED and cond["reason"] == r.INVALID_SPEC and cond["status"] == "True":
             events.append(Event("Warning", r.INVALID_SPEC, cond["message"]))
@@ -108,22 +120,39 @@ def announcements(current: Mapping[str, Any], status: Mapping[str, Any], *, paus
             cond["type"] == c.READY and cond["status"] != "True"
         ):
             continue
-        if news(before.get(cond["type"]), cond):
+        if not news(before.get(cond["type"]), cond):
+            continue
+        if cond["type"] == c.READY:
+            ready = cond
+        elif cond["status"] == "True":
+            if cond["type"] not in announced:
+                became_ready.append(cond)
+        else:
             kind = c.event_type(cond["status"], cond["reason"])
             events.append(Event(kind, cond["reason"], f"{cond['type']}: {cond['message']}"))
+    if ready is not None:
+        also = f" Ready now: {', '.join(x['type'] for x in became_ready)}." if became_ready else ""
+        events.append(Event("Normal", ready["reason"], f"{ready['type']}: {ready['message']}{also}"))
+    else:
+        events += [Event("Normal", x["reason"], f"{x['type']}: {x['message']}") for x in became_ready]
     return events
 
 
 def progress_only(current: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
-    """Does `status` only report progress over `current`: the same generation, still not Ready, and every
-    changed condition either a component turning ready or a step of something under way? Such a change may
-    wait a moment to share a patch with the next; the first status, a problem, a stall and Ready never wait."""
+    """Does `status` only report progress others make once the bridge is injected: the same generation,
+    Ready False before and after, nothing stalled, the sidecar injected before and after, and every other
+    changed condition either a component turning ready (a topic Strimzi readied late) or a step of something
+    under way (pods rolling out)? Such a change may wait to share a patch with the next (`Reconciler._store`);
+    the first status, the injection, a problem, a stall and Ready in either direction never wait."""
     if not current.get("conditions") or current.get("observedGeneration") != status.get("observedGeneration"):
         return False
-    for cond in c.transitions(dict(current), dict(status)):
-        if cond["type"] in (c.READY, c.STALLED) and cond["status"] == "True":
+    before = {x.get("type"): x for x in current.get("conditions") or []}
+    after = {x.get("type"): x for x in status.get("conditions") or []}
+    for kind, held in ((c.READY, "False"), (c.STALLED, "False"), (c.SIDECAR_INJECTED, "True")):
+        if (before.get(kind) or {}).get("status") != held or (after.get(kind) or {}).get("status") != held:
             return False
-        if cond["type"] == c.STALLED or cond["type"] in (c.READY, c.RECONCILING):
+    for cond in c.transitions(dict(current), dict(status)):
+        if cond["type"] in (c.READY, c.RECONCILING):
             continue
         if cond["status"] == "False" and cond["reason"] not in r.IN_PROGRESS:
             return False

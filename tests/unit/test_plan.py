@@ -358,6 +358,24 @@ def test_events_announce_a_component_becoming_ready_or_failing_not_each_step_of_
     assert reasons(available, rolling) == [r.ROLLING_OUT]  # ready no longer (a new template rolls out)
     assert reasons(available, broken) == [r.PODS_NOT_AVAILABLE]
     assert reasons({}, broken) == [r.PODS_NOT_AVAILABLE]  # a problem from the first report on
+    waiting = ("False", r.WAITING_FOR_STRIMZI)
+    going = ("False", r.ROLLING_OUT)
+    started = _status(Ready=waiting, TopicsReady=waiting, UserReady=waiting, AppAvailable=going)
+    topics = _status(Ready=waiting, TopicsReady=("True", "t"), UserReady=waiting, AppAvailable=going)
+    assert reasons(started, topics) == ["t"]
+    done = _status(
+        Ready=("True", r.ALL_READY),
+        TopicsReady=("True", "t"),
+        UserReady=("True", "u"),
+        **{"AppAvailable": ("True", r.AVAILABLE)},
+    )
+    (aggregated,) = report.announcements(started, done, paused=False)  # one event names them all
+    assert aggregated.reason == r.ALL_READY and aggregated.message.endswith(
+        "Ready now: TopicsReady, UserReady, AppAvailable."
+    )
+    assert reasons(started, topics) == ["t"]
+    said = report.announcements(started, topics, paused=False, announced=frozenset({"TopicsReady"}))
+    assert said == []  # the write that made it ready said so already
     installing = _status(StrimziReady=("False", r.INSTALLING))
     assert reasons({}, installing) == [r.INSTALLING]  # the slow, silent start of an install is news
     assert [e.type for e in report.announcements({}, installing, paused=False)] == ["Normal"]
@@ -407,20 +425,34 @@ def test_only_a_status_change_skips_the_full_pass() -> None:
 
 
 def test_a_status_that_only_reports_progress_may_wait_to_share_a_patch() -> None:
-    waiting = ("False", r.WAITING_FOR_STRIMZI)
-    first = _status(Ready=waiting, TopicsReady=waiting, UserReady=waiting)
-    step = _status(Ready=waiting, TopicsReady=waiting, UserReady=("True", r.USER_READY))
-    rolling = _status(Ready=waiting, TopicsReady=waiting, UserReady=("True", "UserReady is ready, really"))
+    waiting, rolling = ("False", r.WAITING_FOR_STRIMZI), ("False", r.ROLLING_OUT)
+    injected, no = ("True", r.INJECTED), ("False", r.NOT_STALLED)
+    first = _status(Ready=waiting, Stalled=no, TopicsReady=waiting, SidecarInjected=("Unknown", "x"))
+    pending = _status(Ready=waiting, Stalled=no, TopicsReady=waiting, SidecarInjected=injected)
+    topics = _status(
+        Ready=waiting, Stalled=no, TopicsReady=("True", r.TOPICS_READY), SidecarInjected=injected
+    )
+    pods = _status(
+        Ready=rolling, Stalled=no, TopicsReady=waiting, SidecarInjected=injected, AppAvailable=rolling
+    )
     assert not report.progress_only({}, first)  # the first status says the app was seen: never held back
-    assert report.progress_only(first, step)  # a component turning ready
-    assert report.progress_only(step, rolling)  # a message of something under way
-    done = _status(Ready=("True", r.ALL_READY), TopicsReady=("True", r.TOPICS_READY), UserReady=("True", "x"))
-    assert not report.progress_only(step, done)  # Ready is written at once
-    refused = _status(Ready=waiting, TopicsReady=waiting, UserReady=("False", r.ACCESS_NOT_ALLOWED))
-    assert not report.progress_only(first, refused)  # so is a problem
-    stalled = _status(Ready=waiting, Stalled=("True", r.STALLED), TopicsReady=waiting, UserReady=waiting)
-    assert not report.progress_only(first, stalled)
-    assert not report.progress_only(first, {**step, "observedGeneration": 2})  # a new spec's first status
+    assert not report.progress_only(first, pending)  # nor the injection: the user's pods restart
+    assert report.progress_only(pending, topics)  # a component turning ready after the injection
+    assert report.progress_only(pending, pods)  # pods rolling out
+    done = _status(
+        Ready=("True", r.ALL_READY), Stalled=no, TopicsReady=("True", "x"), SidecarInjected=injected
+    )
+    assert not report.progress_only(topics, done)  # Ready is written at once, both ways
+    assert not report.progress_only(done, topics)
+    broken = _status(
+        Ready=waiting, Stalled=no, TopicsReady=("False", r.TOPIC_CONFLICT), SidecarInjected=injected
+    )
+    assert not report.progress_only(pending, broken)  # so is a problem
+    stalled = _status(
+        Ready=waiting, Stalled=("True", r.STALLED), TopicsReady=waiting, SidecarInjected=injected
+    )
+    assert not report.progress_only(pending, stalled)
+    assert not report.progress_only(pending, {**topics, "observedGeneration": 2})  # a new spec's first status
 
 
 def test_progress_within_the_interval_waits_for_the_next_pass_and_problems_do_not() -> None:
@@ -438,16 +470,19 @@ def test_progress_within_the_interval_waits_for_the_next_pass_and_problems_do_no
 
     kube = Patches()
     reconciler = Reconciler(kube, Settings(), ensurer=object())  # type: ignore[arg-type]
-    waiting = ("False", r.WAITING_FOR_STRIMZI)
+    waiting, injected, no = ("False", r.WAITING_FOR_STRIMZI), ("True", r.INJECTED), ("False", r.NOT_STALLED)
     app = {"metadata": {"namespace": "shop", "name": "orders"}}
-    first = _status(Ready=waiting, UserReady=waiting)
+    first = _status(Ready=waiting, Stalled=no, UserReady=waiting, SidecarInjected=injected)
     assert reconciler._store(app, first, []).status == first
     app["status"] = first
-    step = _status(Ready=waiting, UserReady=("True", r.USER_READY))
+    step = _status(Ready=waiting, Stalled=no, UserReady=("True", r.USER_READY), SidecarInjected=injected)
     held = reconciler._store(app, step, [])
     assert held.status is None and held.again is not None and 0 < held.again <= STATUS_INTERVAL
     assert held.events == []  # its events come with the patch that writes it
-    refused = _status(Ready=waiting, UserReady=("False", r.ACCESS_NOT_ALLOWED))
+    assert reconciler._store(app, step, [], wrote=True).status == step  # what a pass wrote is said at once
+    refused = _status(
+        Ready=waiting, Stalled=no, UserReady=("False", r.ACCESS_NOT_ALLOWED), SidecarInjected=injected
+    )
     written = reconciler._store(app, refused, [])
     assert written.status == refused and [e.reason for e in written.events] == [r.ACCESS_NOT_ALLOWED]
-    assert len(kube.bodies) == 2
+    assert len(kube.bodies) == 3
