@@ -81,6 +81,7 @@ QUICK_IDLE_SECONDS = 30.0
 CREATE_WORKERS = 16
 QUIET_SECONDS = 5.0
 RESTART_QUIET_SECONDS = 10.0
+RESTART_TIMEOUT = 600.0  # for a restarted operator's one pass per app
 AUDIT_INTERVAL = 0.5
 SUBJECTS = ("floor", "operator")
 AGENTS = {"operator": ("OpenAPI-Generator", "kopf"), "floor": (floor_module.USER_AGENT.split("/")[0],)}
@@ -604,6 +605,12 @@ def _restart(bed: Bed, name: str, namespace: str, n: int, tag: str) -> dict[str,
     with bed.subject(name, namespace, tag) as subject:
         passes0 = 0.0 if subject.metrics_port is not None else None
         time.sleep(RESTART_QUIET_SECONDS)
+        # A pass that reads memory asks the API server nothing: quiet requests alone do not say the operator
+        # is done, its one pass per app does.
+        deadline = started + RESTART_TIMEOUT
+        while (subject.passes() or 0.0) < (0 if passes0 is None else n) and time.monotonic() < deadline:
+            subject.alive()  # raises with the log's tail if it exited
+            time.sleep(1.0)
         quiet_at = bed.audit.wait_quiet(tally, RESTART_QUIET_SECONDS, timeout=600, alive=subject.alive)
         passes = subject.passes()
         cpu = cpu_seconds(subject.proc.pid)
