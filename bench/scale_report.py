@@ -129,6 +129,72 @@ def rows(s: dict[str, Any]) -> list[str]:
     return out
 
 
+# Issue 10's targets at the largest N: (figure, bound, how the figure is computed from the record).
+RATIO_TARGETS = (
+    ("time to all SidecarInjected", 1.2, "all_injected_seconds"),
+    ("creation → SidecarInjected p99", 1.2, "injected_p99"),
+)
+MAX_REQUESTS_RATIO = 3.0  # Events apart
+MAX_WRITES_RATIO = 1.5  # Events apart
+MAX_RESTART_REQUESTS_PER_APP = 2.0
+MAX_PEAK_RSS_MIB = 150.0
+
+
+def _verdict(value: float | None, bound: float, unit: str = "x") -> str:
+    if value is None:
+        return "not measured (a capped phase)"
+    shown = f"{value:.2f}{unit}" if unit == "x" else f"{fmt(value, 1)}{unit}"
+    if value <= bound:
+        return f"{shown}: met"
+    return f"{shown}: missed by {value / bound - 1:.0%}" if bound else f"{shown}: missed"
+
+
+def targets(s: dict[str, Any]) -> list[str]:
+    """The issue's targets at the largest N, each with what this run measured and whether it was met."""
+    n = max(s["sizes"], key=int)
+    p = s["sizes"][n]
+    o, f, ratio = p["operator"], p["floor"], p["ratio"]
+    both = o["complete"] and f["complete"]
+
+    def apart(r: dict[str, Any]) -> float:
+        return r["requests_per_app"] - r["events_per_app"]
+
+    out = [f"| target at N={int(n):,} | bound | this run |", "| --- | --- | --- |"]
+    for label, bound, key in RATIO_TARGETS:
+        out.append(f"| {label}, operator / floor | ≤ {bound}x | {_verdict(ratio.get(key), bound)} |")
+    requests = apart(o) / apart(f) if both and apart(f) else None
+    writes = o["writes_per_app"] / f["writes_per_app"] if both and f["writes_per_app"] else None
+    out.append(
+        f"| API requests per app, Events apart, operator / floor | ≤ {MAX_REQUESTS_RATIO}x | "
+        f"{_verdict(requests, MAX_REQUESTS_RATIO)} ({fmt(apart(o), 1)} / {fmt(apart(f), 1)}) |"
+    )
+    out.append(
+        f"| writes per app, Events apart, operator / floor | ≤ {MAX_WRITES_RATIO}x | "
+        f"{_verdict(writes, MAX_WRITES_RATIO)} ({fmt(o['writes_per_app'], 1)} / {fmt(f['writes_per_app'], 1)};"
+        f" Events {fmt(o['events_per_app'], 1)} per app) |"
+    )
+    restart = p.get("restart", {}).get("operator")
+    if restart is not None:
+        out.append(
+            f"| restart on {int(n):,} Ready apps: requests per app, writes | ≤ {MAX_RESTART_REQUESTS_PER_APP}, 0 | "
+            f"{_verdict(restart['requests_per_app'], MAX_RESTART_REQUESTS_PER_APP, '')}, "
+            f"{restart['writes']} writes{'' if restart['writes'] == 0 else ': missed'} |"
+        )
+    idle = p.get("idle", {}).get("operator")
+    if idle is not None:
+        out.append(
+            f"| idle {fmt(idle['seconds'], 0)} s: writes | 0 | {idle['writes']}"
+            f"{': met' if idle['writes'] == 0 else ': missed'} |"
+        )
+    peaks = [o["peak_rss_mib"], *([restart["peak_rss_mib"]] if restart is not None else [])]
+    out.append(
+        f"| operator peak RSS (creating; restarted) | ≤ {MAX_PEAK_RSS_MIB:.0f} MiB | "
+        + "; ".join(_verdict(v, MAX_PEAK_RSS_MIB, " MiB") for v in peaks)
+        + f" (the floor's: {fmt(f['peak_rss_mib'], 0)} MiB) |"
+    )
+    return out
+
+
 def section(s: dict[str, Any]) -> list[str]:
     n = _settle(s)
     last = s["sizes"][n]
@@ -150,6 +216,11 @@ def section(s: dict[str, Any]) -> list[str]:
         "subject has been quiet for 5 s; times come from the bench's own watches.",
         "",
         *rows(s),
+        "",
+        "Issue 10's targets, as this run measured them (`docs/bench-profile.md`: where the time and the "
+        "memory go, from a sampling profile and an allocation trace taken by hand):",
+        "",
+        *targets(s),
         "",
         f"At N={int(n):,} the operator's requests per app: "
         + ", ".join(f"`{k}` {fmt(v, 1)}" for k, v in top)
