@@ -48,8 +48,9 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 def slim(obj: Obj | None) -> Obj | None:
     """What a pass reads of `obj`, without what it never reads but can weigh more than the object itself:
-    other managers' managedFields (ours tell the sidecar's items from a user's) and kubectl's copy of the
-    last applied manifest. Memory per app is what a thousand apps multiply."""
+    managedFields (only a Deployment's own entry is read: it tells the sidecar's items from a user's) and
+    kubectl's copy of the last applied manifest. Memory per app is what a thousand apps multiply: an
+    allocation trace at 300 apps found the cache's copies of the API server's answers the largest part."""
     if obj is None:
         return None
     meta = obj.get("metadata") or {}
@@ -59,7 +60,11 @@ def slim(obj: Obj | None) -> Obj | None:
         return obj
     meta = dict(meta)
     if fields:
-        ours = [f for f in fields if f.get("manager") == FIELD_MANAGER]
+        ours = (
+            [f for f in fields if f.get("manager") == FIELD_MANAGER]
+            if obj.get("kind") == "Deployment"
+            else []
+        )
         if ours:
             meta["managedFields"] = ours
         else:

@@ -132,3 +132,12 @@ def test_nothing_is_kept_for_a_kind_and_namespace_no_watch_has_reported_on() -> 
     c.watched(None, obj("u", 2, kind="KafkaUser"))  # type: ignore[arg-type]  # the watch's first listing
     c.fetched("KafkaUser", "shop", "u", obj("u", 2, kind="KafkaUser"), since=time.monotonic())
     assert c.lookup("KafkaUser", "shop", "u")[0] is True
+
+
+def test_only_a_deployment_keeps_a_managed_fields_entry_the_operators_own() -> None:
+    c = watching("KafkaTopic")
+    topic = obj("t", 1, kind="KafkaTopic")
+    topic["metadata"]["managedFields"] = [{"manager": "bridgedapp-operator", "fieldsV1": {"f:spec": {}}}]
+    c.fetched("KafkaTopic", "shop", "t", topic, since=0.0)
+    kept = c.lookup("KafkaTopic", "shop", "t")[1]
+    assert kept is not None and "managedFields" not in kept["metadata"]  # no decision reads it
